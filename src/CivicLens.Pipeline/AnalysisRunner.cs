@@ -1,0 +1,160 @@
+using CivicLens.Domain.Detection;
+using CivicLens.Domain.Frames;
+using CivicLens.Inference.Detectors;
+using CivicLens.Inference.Faces;
+using CivicLens.Inference.Models;
+using CivicLens.Media;
+using CivicLens.Media.Motion;
+using CivicLens.Pipeline.Output;
+using CivicLens.Privacy.Redaction;
+using Microsoft.Extensions.Logging;
+
+namespace CivicLens.Pipeline;
+
+/// <summary>What <c>civiclens analyze</c> runs: one source through the whole pipeline.</summary>
+public sealed record AnalysisOptions
+{
+    public required string Source { get; init; }
+
+    /// <summary>The camera's name in output; defaults to the file name or host (never the URL with credentials).</summary>
+    public string? CameraName { get; init; }
+
+    public required string ModelsDirectory { get; init; }
+
+    public string? SnapshotDirectory { get; init; }
+
+    /// <summary>Frames per second to analyse; null analyses every decoded frame.</summary>
+    public double? SampleFps { get; init; }
+
+    public bool UseMotionGate { get; init; } = true;
+
+    /// <summary>Also run the face detector for redaction (on the frame and person crops); the head-region fallback always applies.</summary>
+    public bool UseFaceDetector { get; init; } = true;
+
+    public int BatchSize { get; init; } = 1;
+
+    public int IntraOpThreads { get; init; }
+
+    public ExecutionProviderKind ExecutionProvider { get; init; } = ExecutionProviderKind.Cpu;
+
+    /// <summary>Stop after this many analysed frames (null: until the source ends).</summary>
+    public long? MaxFrames { get; init; }
+
+    public IReadOnlySet<string> Classes { get; init; } = new HashSet<string>();
+
+    /// <summary>Lowest detection score passed on: low-score boxes keep existing tracks alive (ByteTrack's second stage); tracks start at the tracker's NewTrackThreshold.</summary>
+    public float ScoreThreshold { get; init; } = 0.2f;
+
+    public bool WriteTracks { get; init; } = true;
+
+    public int? MaxReconnectAttempts { get; init; }
+
+    /// <summary>Play a file source in a loop (soak runs); combine with <see cref="MaxFrames"/>.</summary>
+    public bool Loop { get; init; }
+}
+
+public static class AnalysisRunner
+{
+    public const string DetectorFile = "nanodet-g-416.onnx";
+    public const string FaceFile = "blazeface-back-256.onnx";
+
+    /// <summary>The default detector's settings, as tuned in docs/benchmarks.md and docs/accuracy.md.</summary>
+    public static DetectorOptions DefaultDetectorOptions(string modelsDirectory) => new()
+    {
+        ModelPath = Path.Combine(modelsDirectory, DetectorFile),
+        ScoreThreshold = 0.2f,
+        // Far-away specks are not actionable and are the bulk of false positives on CCTV.
+        MinHeightByClass = new Dictionary<string, float> { ["person"] = 12f },
+    };
+
+    /// <summary>Reads the labels a model declares in its manifest (COCO-80 for the bundled detector).</summary>
+    public static ModelLabels LoadLabels(string modelPath)
+    {
+        var manifestPath = Path.ChangeExtension(modelPath, ".json");
+        var labels = File.Exists(manifestPath) ? new ModelLabels(ModelManifest.Load(manifestPath).Labels) : ModelLabels.Coco80;
+        ModelLabelGuard.EnsureAllowed(labels.Names, Path.GetFileName(modelPath));
+        return labels;
+    }
+
+    public static async Task<AnalysisSummary> RunAsync(AnalysisOptions options, Stream output, ILoggerFactory loggers,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
+        var detectorOptions = DefaultDetectorOptions(options.ModelsDirectory) with
+        {
+            MaxBatchSize = options.BatchSize,
+            IntraOpThreads = options.IntraOpThreads,
+            ExecutionProvider = options.ExecutionProvider,
+            Classes = options.Classes,
+            ScoreThreshold = options.ScoreThreshold,
+        };
+        var labels = LoadLabels(detectorOptions.ModelPath);
+
+        // Fail on an unwritable snapshot folder before decoding a single frame.
+        using var faces = options.UseFaceDetector && options.SnapshotDirectory is not null
+            ? new FaceDetector(Path.Combine(options.ModelsDirectory, FaceFile), new FaceDetectorOptions())
+            : null;
+        var redactionOptions = new RedactionOptions();
+        var redactor = new FrameRedactor(new RedactionPlanner(redactionOptions, labels, faces), redactionOptions);
+        var snapshots = options.SnapshotDirectory is null
+            ? null
+            : new SnapshotWriter(options.SnapshotDirectory, redactor, loggers.CreateLogger<SnapshotWriter>());
+
+        using var detector = new NanoDetDetector(detectorOptions, labels, loggers.CreateLogger<NanoDetDetector>());
+        await using var batching = new BatchingDetector(detector);
+        var name = options.CameraName ?? SourceNames.FromUri(options.Source);
+        await using var source = new FfmpegFrameSource(new FrameSourceOptions
+        {
+            Name = name,
+            Uri = options.Source,
+            SampleFps = options.SampleFps,
+            MaxReconnectAttempts = options.MaxReconnectAttempts,
+            Loop = options.Loop,
+        }, time, loggers);
+
+        await using var writer = new AnalysisWriter(output, labels, snapshots) { WriteTracks = options.WriteTracks };
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        IPipelineObserver observer = options.MaxFrames is { } max ? new FrameLimit(writer, max, stop) : writer;
+        var pipeline = new CameraPipeline(source, batching, new MotionGate(new MotionGateOptions()), redactor, observer,
+            new CameraPipelineOptions { UseMotionGate = options.UseMotionGate, Tracker = TrackerDefaults.For(labels) }, loggers.CreateLogger<CameraPipeline>());
+        try
+        {
+            await pipeline.RunAsync(stop.Token);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The frame limit was reached.
+        }
+
+        writer.Summary.SnapshotsDropped = snapshots?.DroppedCount ?? 0;
+        return writer.Summary;
+    }
+
+    /// <summary>Stops the run after a number of frames (tests, quick looks).</summary>
+    private sealed class FrameLimit(IPipelineObserver inner, long max, CancellationTokenSource stop) : IPipelineObserver
+    {
+        private long _seen;
+
+        public async ValueTask OnFrameAsync(FrameAnalysis analysis, CancellationToken cancellationToken)
+        {
+            await inner.OnFrameAsync(analysis, cancellationToken);
+            if (Interlocked.Increment(ref _seen) >= max) await stop.CancelAsync();
+        }
+
+        public void OnHealth(SourceHealth health) => inner.OnHealth(health);
+    }
+}
+
+/// <summary>Safe display names for sources: never echo a URL, which may carry credentials.</summary>
+public static class SourceNames
+{
+    public static string FromUri(string source)
+    {
+        if (Uri.TryCreate(source, UriKind.Absolute, out var uri) && !uri.IsFile)
+        {
+            var last = uri.Segments.Length > 0 ? uri.Segments[^1].Trim('/') : "";
+            return string.IsNullOrEmpty(last) ? uri.Host : $"{uri.Host}-{last}";
+        }
+
+        return Path.GetFileNameWithoutExtension(source);
+    }
+}

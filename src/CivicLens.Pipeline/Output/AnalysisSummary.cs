@@ -1,0 +1,57 @@
+namespace CivicLens.Pipeline.Output;
+
+/// <summary>Counts gathered while analysing, printed at the end of <c>civiclens analyze</c>.</summary>
+public sealed class AnalysisSummary
+{
+    private readonly Dictionary<string, int> _tracksByLabel = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    public long Frames { get; private set; }
+    public long TrackUpdates { get; private set; }
+    public long Events { get; private set; }
+    public long Snapshots { get; set; }
+    public long SnapshotsDropped { get; set; }
+
+    public IReadOnlyDictionary<string, int> TracksByLabel
+    {
+        get
+        {
+            lock (_gate) return new Dictionary<string, int>(_tracksByLabel);
+        }
+    }
+
+    private long _firstFrameTimestamp;
+    private long _lastFrameTimestamp;
+
+    /// <summary>Wall time from the first to the last analysed frame (excludes model loading and probing).</summary>
+    public TimeSpan AnalysisTime => Frames < 2 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(_firstFrameTimestamp, _lastFrameTimestamp);
+
+    /// <summary>Analysed frames per second between the first and the last frame.</summary>
+    public double FramesPerSecond => Frames < 2 ? 0 : (Frames - 1) / AnalysisTime.TotalSeconds;
+
+    internal void CountFrame(int trackUpdates)
+    {
+        lock (_gate)
+        {
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (Frames == 0) _firstFrameTimestamp = now;
+            _lastFrameTimestamp = now;
+            Frames++;
+            TrackUpdates += trackUpdates;
+        }
+    }
+
+    internal void CountNewTrack(string label)
+    {
+        lock (_gate)
+        {
+            _tracksByLabel[label] = _tracksByLabel.GetValueOrDefault(label) + 1;
+            Events++;
+        }
+    }
+
+    internal void CountEvent()
+    {
+        lock (_gate) Events++;
+    }
+}

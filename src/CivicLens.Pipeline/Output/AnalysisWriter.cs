@@ -1,0 +1,203 @@
+using System.Text.Json;
+using CivicLens.Domain.Detection;
+using CivicLens.Domain.Events;
+using CivicLens.Domain.Frames;
+using CivicLens.Domain.Tracking;
+using CivicLens.Privacy.Redaction;
+
+namespace CivicLens.Pipeline.Output;
+
+/// <summary>
+/// Writes what the pipeline sees as JSON lines: one <c>track</c> line per tracked object update and one
+/// <c>event</c> line when an object appears or leaves. With a <see cref="SnapshotWriter"/>, it also stores a
+/// redacted, annotated frame for each event (at most one per camera per <see cref="SnapshotInterval"/>).
+/// Track ids are anonymous and valid in one camera only.
+/// </summary>
+public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
+{
+    private readonly Stream _output;
+    private readonly Utf8JsonWriter _json;
+    private readonly ModelLabels _labels;
+    private readonly SnapshotWriter? _snapshots;
+    private readonly Action<SourceHealth>? _onHealth;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, TimeSpan> _lastSnapshot = new(StringComparer.Ordinal);
+    private readonly List<SnapshotAnnotation> _annotations = new(64);
+    private readonly List<Detection> _redactionBoxes = new(64);
+
+    public AnalysisWriter(Stream output, ModelLabels labels, SnapshotWriter? snapshots, Action<SourceHealth>? onHealth = null)
+    {
+        _output = output;
+        _json = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = false });
+        _labels = labels;
+        _snapshots = snapshots;
+        _onHealth = onHealth;
+    }
+
+    public AnalysisSummary Summary { get; } = new();
+
+    /// <summary>Write track lines (off: only events).</summary>
+    public bool WriteTracks { get; init; } = true;
+
+    public TimeSpan SnapshotInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public async ValueTask OnFrameAsync(FrameAnalysis analysis, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var frame = analysis.Frame;
+            var hadEvent = false;
+            foreach (var t in analysis.Tracks)
+            {
+                if (WriteTracks && t.State != TrackState.Removed) WriteTrack(analysis.Camera, frame, t);
+                if (t.State == TrackState.New)
+                {
+                    WriteEvent(analysis.Camera, frame, t, "appeared");
+                    Summary.CountNewTrack(_labels[t.ClassId]);
+                    hadEvent = true;
+                }
+                else if (t.State == TrackState.Removed)
+                {
+                    WriteEvent(analysis.Camera, frame, t, "left");
+                    Summary.CountEvent();
+                }
+            }
+
+            Summary.CountFrame(analysis.Tracks.Count);
+            await _json.FlushAsync(cancellationToken);
+            if (hadEvent && _snapshots is not null) TrySnapshot(analysis);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public void OnHealth(SourceHealth health)
+    {
+        _gate.Wait();
+        try
+        {
+            _json.Reset(_output);
+            _json.WriteStartObject();
+            _json.WriteString("type", "health");
+            _json.WriteString("camera", health.SourceName);
+            _json.WriteString("state", health.State.ToString().ToLowerInvariant());
+            _json.WriteString("at", health.At);
+            if (health.Reason is not null) _json.WriteString("reason", health.Reason);
+            if (health.Width is { } w && health.Height is { } h)
+            {
+                _json.WriteNumber("width", w);
+                _json.WriteNumber("height", h);
+            }
+
+            _json.WriteEndObject();
+            _json.Flush();
+            _output.WriteByte((byte)'\n');
+            _output.Flush();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        _onHealth?.Invoke(health);
+    }
+
+    private void WriteTrack(string camera, Frame frame, in TrackedObject t)
+    {
+        _json.Reset(_output);
+        _json.WriteStartObject();
+        _json.WriteString("type", "track");
+        _json.WriteString("camera", camera);
+        _json.WriteNumber("frame", frame.Sequence);
+        _json.WriteNumber("t", Math.Round(frame.StreamTime.TotalSeconds, 3));
+        _json.WriteNumber("track", t.TrackId);
+        _json.WriteString("label", _labels[t.ClassId]);
+        _json.WriteNumber("score", Math.Round(t.Score, 3));
+        WriteBox(t.Box);
+        _json.WriteString("state", t.State == TrackState.New ? "new" : t.State == TrackState.Lost ? "lost" : "tracked");
+        _json.WriteEndObject();
+        _json.Flush();
+        _output.WriteByte((byte)'\n');
+    }
+
+    private void WriteEvent(string camera, Frame frame, in TrackedObject t, string transition)
+    {
+        var id = EventIds.Create(camera, "object-" + transition, t.TrackId, transition, frame.StreamTime);
+        _json.Reset(_output);
+        _json.WriteStartObject();
+        _json.WriteString("type", "event");
+        _json.WriteString("id", id);
+        _json.WriteString("kind", "object." + transition);
+        _json.WriteString("camera", camera);
+        _json.WriteNumber("frame", frame.Sequence);
+        _json.WriteNumber("t", Math.Round(frame.StreamTime.TotalSeconds, 3));
+        _json.WriteString("at", frame.CapturedAt);
+        _json.WriteNumber("track", t.TrackId);
+        _json.WriteString("label", _labels[t.ClassId]);
+        _json.WriteNumber("score", Math.Round(t.Score, 3));
+        WriteBox(t.Box);
+        if (transition == "left")
+        {
+            _json.WriteNumber("duration", Math.Round((t.LastSeen - t.FirstSeen).TotalSeconds, 3));
+        }
+
+        _json.WriteEndObject();
+        _json.Flush();
+        _output.WriteByte((byte)'\n');
+    }
+
+    private void WriteBox(in Domain.Geometry.BoxF b)
+    {
+        _json.WriteStartArray("box");
+        _json.WriteNumberValue(MathF.Round(b.X, 1));
+        _json.WriteNumberValue(MathF.Round(b.Y, 1));
+        _json.WriteNumberValue(MathF.Round(b.Width, 1));
+        _json.WriteNumberValue(MathF.Round(b.Height, 1));
+        _json.WriteEndArray();
+    }
+
+    private void TrySnapshot(FrameAnalysis analysis)
+    {
+        var frame = analysis.Frame;
+        if (_lastSnapshot.TryGetValue(analysis.Camera, out var last) && frame.StreamTime - last < SnapshotInterval) return;
+        _lastSnapshot[analysis.Camera] = frame.StreamTime;
+        _annotations.Clear();
+        _redactionBoxes.Clear();
+        // Redact from raw detections AND track boxes: a person the tracker still holds but the detector
+        // missed this frame must be hidden too.
+        _redactionBoxes.AddRange(analysis.Detections);
+        foreach (var t in analysis.Tracks)
+        {
+            if (t.State == TrackState.Removed) continue;
+            _redactionBoxes.Add(new Detection(t.Box, t.ClassId, t.Score));
+            _annotations.Add(new SnapshotAnnotation(t.Box, $"{_labels[t.ClassId]} #{t.TrackId} {t.Score:0.00}"));
+        }
+
+        var name = $"{Sanitise(analysis.Camera)}-{frame.Sequence:D7}.jpg";
+        if (_snapshots!.TryWrite(frame, _redactionBoxes, _annotations, name) is not null) Summary.Snapshots++;
+        else Summary.SnapshotsDropped++;
+    }
+
+    private static string Sanitise(string name)
+    {
+        Span<char> buffer = stackalloc char[Math.Min(name.Length, 64)];
+        for (var i = 0; i < buffer.Length; i++)
+        {
+            var c = name[i];
+            buffer[i] = char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_';
+        }
+
+        return new string(buffer);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _json.FlushAsync();
+        await _json.DisposeAsync();
+        await _output.FlushAsync();
+        _gate.Dispose();
+    }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing (as run.sh does, plus the RTSP test camera), then the whole
+# solution's tests on real footage and the real models. Ends with a plain "N passed, N failed" line.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export CIVICLENS_HOME="${CIVICLENS_HOME:-$repo/.civiclens}"
+"$repo/tools/setup.sh" --test
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test "$repo/CivicLens.slnx" -nologo -v quiet "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# Sum each test assembly's "Passed!/Failed! - Failed: F, Passed: P, Skipped: S" line.
+awk -F'[:,]' '/(Passed|Failed)! +- +Failed:/ {
+    for (i = 1; i <= NF; i++) {
+      if ($i ~ /Failed$/) f += $(i+1); else if ($i ~ /Passed$/) p += $(i+1); else if ($i ~ /Skipped$/) s += $(i+1)
+    }
+  } END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"
