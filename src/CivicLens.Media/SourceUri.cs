@@ -13,7 +13,7 @@ public sealed record SourceUri(string Value, bool IsFile, bool IsRtsp)
         if (string.IsNullOrWhiteSpace(source)) throw new FrameSourceException("No source given.");
         if (source.Contains("://", StringComparison.Ordinal))
         {
-            if (!Uri.TryCreate(source, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+            if (!Uri.TryCreate(source, UriKind.Absolute, out var uri) || (!uri.IsFile && string.IsNullOrEmpty(uri.Host)))
             {
                 throw new FrameSourceException($"'{Redact(source)}' is not a valid URL.");
             }
@@ -45,8 +45,10 @@ public sealed record SourceUri(string Value, bool IsFile, bool IsRtsp)
     {
         var scheme = text.IndexOf("://", StringComparison.Ordinal);
         if (scheme < 0) return text;
-        var at = text.IndexOf('@', scheme + 3);
+        // The last '@' before the path ends the credentials, as ffmpeg reads them (a password may hold an '@').
         var slash = text.IndexOf('/', scheme + 3);
-        return at > 0 && (slash < 0 || at < slash) ? string.Concat(text.AsSpan(0, scheme + 3), "***", text.AsSpan(at)) : text;
+        var end = slash < 0 ? text.Length : slash;
+        var at = text.LastIndexOf('@', end - 1, end - (scheme + 3));
+        return at > 0 ? string.Concat(text.AsSpan(0, scheme + 3), "***", text.AsSpan(at)) : text;
     }
 }

@@ -33,27 +33,19 @@ public static class TestAssets
         File.Exists(path)
             ? path
             : throw new FileNotFoundException(
-                $"Test asset '{path}' is missing. Run ./test.sh (or 'tools/install-assets.sh') once to install footage and models.", path);
+                $"Test asset '{path}' is missing. Run ./tools/setup.sh --test (or ./test.sh) once to install footage and models.", path);
 
     /// <summary>A fresh temporary directory removed when disposed.</summary>
     public static TempDirectory CreateTempDirectory() => new();
 
-    // Test binaries may be built outside the tree (--artifacts-path), so the working directory is tried too.
+    // Stamped at build time, so it holds wherever the test binaries were built to.
     private static string FindRepoRoot()
     {
-        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
-        {
-            var dir = new DirectoryInfo(start);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "CivicLens.slnx")))
-            {
-                dir = dir.Parent;
-            }
-
-            if (dir is not null) return dir.FullName;
-        }
-
-        throw new InvalidOperationException(
-            "Could not find the repository root (CivicLens.slnx) above the test binaries or the working directory.");
+        var stamped = typeof(TestAssets).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "CivicLens.RepoRoot")?.Value;
+        if (stamped is not null && File.Exists(Path.Combine(stamped, "CivicLens.slnx"))) return stamped;
+        throw new InvalidOperationException($"The repository root stamped into the test build ({stamped}) holds no CivicLens.slnx.");
     }
 }
 

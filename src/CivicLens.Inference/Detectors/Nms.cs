@@ -18,8 +18,12 @@ internal static class Nms
         public int Compare(Candidate x, Candidate y) => y.Score.CompareTo(x.Score);
     }
 
-    /// <summary>Sorts by score and marks suppressed candidates; returns how many survive.</summary>
-    public static int Apply(Span<Candidate> candidates, float iouThreshold, int maxKeep)
+    /// <summary>
+    /// Sorts by score and marks suppressed candidates; returns how many survive. Boxes of different classes are
+    /// suppressed too when they overlap almost entirely (<paramref name="crossClassIou"/>): that is one object the
+    /// model could not name (a van as "truck" and "car"), not two objects.
+    /// </summary>
+    public static int Apply(Span<Candidate> candidates, float iouThreshold, int maxKeep, float crossClassIou = 0.8f)
     {
         candidates.Sort(default(ByScoreDescending));
         var kept = 0;
@@ -37,7 +41,9 @@ internal static class Nms
             for (var j = i + 1; j < candidates.Length; j++)
             {
                 ref var cj = ref candidates[j];
-                if (!cj.Suppressed && cj.ClassId == ci.ClassId && ci.Box.IoU(cj.Box) > iouThreshold)
+                if (cj.Suppressed) continue;
+                var iou = ci.Box.IoU(cj.Box);
+                if (iou > crossClassIou || (cj.ClassId == ci.ClassId && iou > iouThreshold))
                 {
                     cj.Suppressed = true;
                 }

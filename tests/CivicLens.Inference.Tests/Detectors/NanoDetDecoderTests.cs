@@ -81,7 +81,7 @@ public class NmsTests
         [
             new() { Box = new BoxF(0, 0, 10, 10), ClassId = 0, Score = 0.5f },
             new() { Box = new BoxF(1, 1, 10, 10), ClassId = 0, Score = 0.9f },
-            new() { Box = new BoxF(1, 1, 10, 10), ClassId = 1, Score = 0.4f }, // other class: kept
+            new() { Box = new BoxF(3, 1, 10, 10), ClassId = 1, Score = 0.4f }, // other class, IoU 0.67 with the best: kept
             new() { Box = new BoxF(50, 50, 10, 10), ClassId = 0, Score = 0.3f }, // far away: kept
         ];
 
@@ -92,6 +92,19 @@ public class NmsTests
         Assert.False(c[0].Suppressed);
         Assert.Contains(c.ToArray(), x => x.Score == 0.5f && x.Suppressed);
         Assert.Contains(c.ToArray(), x => x.ClassId == 1 && !x.Suppressed);
+    }
+
+    [Fact]
+    public void Apply_NearlyIdenticalBoxesOfTwoClasses_KeepsOne()
+    {
+        Nms.Candidate[] c =
+        [
+            new() { Box = new BoxF(0, 0, 40, 30), ClassId = 7, Score = 0.45f }, // "truck"
+            new() { Box = new BoxF(1, 0, 40, 30), ClassId = 2, Score = 0.40f }, // "car" on the same van
+        ];
+
+        Assert.Equal(1, Nms.Apply(c, 0.6f, 100));
+        Assert.Equal(7, c.ToArray().Single(x => !x.Suppressed).ClassId);
     }
 
     [Fact]

@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using System.Globalization;
+using CivicLens.Media;
+using CivicLens.TestSupport;
+
+namespace CivicLens.Media.Tests.Support;
+
+/// <summary>Tiny clips cut from the real footage with the real ffmpeg, for tests of the plumbing only.</summary>
+public static class Clips
+{
+    /// <summary>Encodes the first <paramref name="seconds"/> of vtest.avi as H.264 MP4 (yuv420p) at the given size.</summary>
+    public static async Task<string> EncodeMp4Async(string directory, string name, double seconds, int width, int height, bool faststart = true)
+    {
+        var output = Path.Combine(directory, name);
+        var args = new List<string>
+        {
+            "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+            "-i", TestAssets.SampleVideo, "-t", seconds.ToString(CultureInfo.InvariantCulture),
+            "-vf", $"scale={width}:{height}", "-an", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        };
+        if (faststart) args.AddRange(["-movflags", "+faststart"]);
+        args.Add(output);
+        await RunFfmpegAsync(args);
+        return output;
+    }
+
+    /// <summary>Copies the first half of <paramref name="path"/>'s bytes: a file cut off mid-download or mid-write.</summary>
+    public static async Task<string> TruncateToHalfAsync(string path, string name)
+    {
+        var bytes = await File.ReadAllBytesAsync(path);
+        var output = Path.Combine(Path.GetDirectoryName(path)!, name);
+        await File.WriteAllBytesAsync(output, bytes[..(bytes.Length / 2)]);
+        return output;
+    }
+
+    private static async Task RunFfmpegAsync(List<string> args)
+    {
+        var psi = new ProcessStartInfo(FfmpegLocator.Ffmpeg) { RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("ffmpeg could not be started.");
+        var err = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"ffmpeg {string.Join(' ', args)} failed ({p.ExitCode}): {err}");
+    }
+}
