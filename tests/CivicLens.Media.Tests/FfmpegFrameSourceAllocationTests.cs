@@ -1,0 +1,48 @@
+using CivicLens.Media.Tests.Support;
+using CivicLens.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CivicLens.Media.Tests;
+
+/// <summary>Process-wide allocation counts only mean something with no other test running.</summary>
+[CollectionDefinition(nameof(SerialAllocationTests), DisableParallelization = true)]
+public sealed class SerialAllocationTests;
+
+/// <summary>The frame path allocates nothing per frame: buffers come from the pool and go back to it.</summary>
+[Collection(nameof(SerialAllocationTests))]
+public sealed class FfmpegFrameSourceAllocationTests
+{
+    [Fact]
+    public async Task ReadAsync_AfterWarmUp_AllocatesFarLessThanAFramePerFrame()
+    {
+        await using var source = new FfmpegFrameSource(
+            new FrameSourceOptions { Name = "walkway", Uri = TestAssets.SampleVideo, PoolCapacity = 4 }, TimeProvider.System, NullLoggerFactory.Instance);
+        const int WarmUp = 20, Measured = 100;
+        var frameBytes = 0L;
+
+        var perFrame = await Deadline.WithinAsync(Task.Run(async () =>
+        {
+            for (var i = 0; i < WarmUp; i++)
+            {
+                var frame = await source.ReadAsync(CancellationToken.None);
+                Assert.NotNull(frame);
+                frameBytes = frame.Pixels.Length;
+                frame.Release();
+            }
+
+            // Async continuations hop threads, so count every thread's allocations, not just this one's.
+            var before = GC.GetTotalAllocatedBytes(precise: true);
+            for (var i = 0; i < Measured; i++)
+            {
+                var frame = await source.ReadAsync(CancellationToken.None);
+                Assert.NotNull(frame);
+                frame.Release();
+            }
+
+            return (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)Measured;
+        }), TimeSpan.FromSeconds(60), $"{WarmUp + Measured} full-size frames");
+
+        Assert.Equal(768 * 576 * 3, frameBytes);
+        Assert.True(perFrame < 2048, $"{perFrame:0} bytes allocated per {frameBytes}-byte frame: buffers are not being reused");
+    }
+}

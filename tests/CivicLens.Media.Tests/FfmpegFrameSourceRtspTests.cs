@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using CivicLens.Domain.Frames;
+using CivicLens.Media.Tests.Support;
+using CivicLens.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CivicLens.Media.Tests;
+
+/// <summary>
+/// A real RTSP camera (gst-rtsp-server serving vtest.avi) killed, frozen and restarted under a live source:
+/// the source reports Reconnecting, never hangs, and resumes delivering frames once the camera is back.
+/// </summary>
+public sealed class FfmpegFrameSourceRtspTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task ReadAsync_CameraKilledAndRestarted_ReconnectsAndResumesFrames()
+    {
+        await using var camera = await RtspCamera.StartAsync(TestAssets.SampleVideo);
+        await using var source = Open(camera.Url("viewer:s3cret"), TimeSpan.FromSeconds(5));
+        var health = new HealthRecorder(source);
+        await using var reader = FrameReader.Start(source);
+
+        await Eventually.TrueAsync(() => reader.Count >= 10, Bound, $"10 frames from the camera ({health.Describe()})");
+        Assert.Equal(SourceState.Streaming, health.Last);
+        Assert.Equal((160, 120), (source.Width, source.Height));
+
+        var beforeKill = health.Count;
+        await camera.KillAsync();
+        await Eventually.TrueAsync(() => health.Saw(SourceState.Reconnecting, beforeKill), Bound, $"Reconnecting after the camera died ({health.Describe()})");
+        var framesWhileDown = reader.Count;
+
+        var beforeRestart = health.Count;
+        await camera.RestartAsync();
+        await Eventually.TrueAsync(() => reader.Count >= framesWhileDown + 10 && health.Last == SourceState.Streaming, Bound,
+            $"10 more frames after the camera came back ({health.Describe()})");
+        Assert.True(health.Saw(SourceState.Streaming, beforeRestart));
+        await reader.DisposeAsync();
+
+        Assert.Null(reader.Error);
+        Assert.True(reader.InOrder, "sequence numbers or stream times went backwards across the reconnect");
+        var reasons = health.Events.Select(e => e.Reason).OfType<string>().ToList();
+        Assert.Contains(reasons, r => r.Contains("rtsp://***@127.0.0.1:", StringComparison.Ordinal)); // the URL, redacted
+        Assert.DoesNotContain(reasons, r => r.Contains("s3cret", StringComparison.Ordinal));
+        Assert.DoesNotContain(health.Events, e => e.State == SourceState.Failed);
+    }
+
+    [Fact]
+    public async Task ReadAsync_CameraFrozen_StallWatchdogRestartsFfmpegAndFramesResume()
+    {
+        await using var camera = await RtspCamera.StartAsync(TestAssets.SampleVideo);
+        var stall = TimeSpan.FromSeconds(2);
+        await using var source = Open(camera.Url(), stall);
+        var health = new HealthRecorder(source);
+        await using var reader = FrameReader.Start(source);
+        await Eventually.TrueAsync(() => reader.Count >= 5, Bound, $"5 frames from the camera ({health.Describe()})");
+
+        // SIGSTOP: the TCP connection stays open and silent, so only the watchdog can notice.
+        var beforePause = health.Count;
+        var sw = Stopwatch.StartNew();
+        await camera.PauseAsync();
+        await Eventually.TrueAsync(() => health.Saw(SourceState.Reconnecting, beforePause), TimeSpan.FromSeconds(15),
+            $"Reconnecting after the camera froze ({health.Describe()})");
+        var detected = sw.Elapsed;
+        var reconnect = health.Since(beforePause).First(e => e.State == SourceState.Reconnecting);
+        Assert.StartsWith("no frame for 2 s (stream stalled)", reconnect.Reason, StringComparison.Ordinal);
+        Assert.InRange(detected, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(6));
+
+        var framesWhileFrozen = reader.Count;
+        await camera.ResumeAsync();
+        await Eventually.TrueAsync(() => reader.Count >= framesWhileFrozen + 5 && health.Last == SourceState.Streaming, Bound,
+            $"5 more frames after the camera thawed ({health.Describe()})");
+        await reader.DisposeAsync();
+        Assert.Null(reader.Error);
+        Assert.DoesNotContain(health.Events, e => e.State == SourceState.Failed);
+    }
+
+    private static FfmpegFrameSource Open(string url, TimeSpan stallTimeout) =>
+        new(new FrameSourceOptions
+        {
+            Name = "walkway",
+            Uri = url,
+            OutputWidth = 160,
+            PoolCapacity = 4,
+            ReconnectInitialDelay = TimeSpan.FromMilliseconds(200),
+            ReconnectMaxDelay = TimeSpan.FromSeconds(1),
+            StallTimeout = stallTimeout,
+            ProbeTimeout = TimeSpan.FromSeconds(3),
+        }, TimeProvider.System, NullLoggerFactory.Instance);
+}
