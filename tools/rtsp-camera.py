@@ -83,7 +83,7 @@ def main():
     factory.set_launch(
         f"( intervideosrc channel={CHANNEL} ! {caps} ! x264enc tune=zerolatency speed-preset=ultrafast "
         f"key-int-max={args.fps} bitrate=500 ! video/x-h264,profile=constrained-baseline "
-        f"! rtph264pay name=pay0 pt=96 config-interval=-1 )")
+        f"! rtph264pay name=pay0 pt=96 config-interval=-1 aggregate-mode=zero-latency )")
     factory.set_shared(True)
 
     server = GstRtspServer.RTSPServer()

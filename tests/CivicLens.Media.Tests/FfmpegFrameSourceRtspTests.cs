@@ -28,7 +28,10 @@ public sealed class FfmpegFrameSourceRtspTests
 
         var beforeKill = health.Count;
         await camera.KillAsync();
-        await Eventually.TrueAsync(() => health.Saw(SourceState.Reconnecting, beforeKill), Bound, $"Reconnecting after the camera died ({health.Describe()})");
+        // The stream ends, then at least one attempt finds the port closed: the source keeps trying while the camera is down.
+        await Eventually.TrueAsync(() => health.Since(beforeKill).Count(e => e.State == SourceState.Reconnecting) >= 2, Bound,
+            $"two Reconnecting reports after the camera died ({health.Describe()})");
+        Assert.StartsWith("stream ended", health.Since(beforeKill).First(e => e.State == SourceState.Reconnecting).Reason, StringComparison.Ordinal);
         var framesWhileDown = reader.Count;
 
         var beforeRestart = health.Count;

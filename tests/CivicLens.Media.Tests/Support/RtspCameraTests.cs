@@ -8,10 +8,10 @@ public sealed class RtspCameraTests
     [Fact]
     public async Task StartAsync_SampleVideo_ServesH264AtTheRequestedSizeAndRate()
     {
-        await using var camera = await RtspCamera.StartAsync(TestAssets.SampleVideo, "walkway/main", width: 160, height: 120, fps: 5);
+        await using var camera = await RtspCamera.StartAsync(TestAssets.SampleVideo, "walkway/main", width: 160, height: 120, fps: 15);
         var info = await MediaProbe.ProbeAsync(SourceUri.Parse(camera.Url()), TimeSpan.FromSeconds(15), CancellationToken.None);
         Assert.Equal(("h264", 160, 120), (info.Codec, info.Width, info.Height));
-        Assert.Equal(5, info.FramesPerSecond!.Value, 1);
+        Assert.Equal(15, info.FramesPerSecond!.Value, 1);
         Assert.Equal(0, await camera.StopAsync(TimeSpan.FromSeconds(10))); // SIGTERM is a clean exit
     }
 
