@@ -219,42 +219,76 @@ internal static class BenchCommand
             return counter.FramesPerSecond;
         }
 
+        // The whole `analyze` path (detector, tracker, JSON output, redacted snapshots) on the footage in a loop.
         private async Task SoakAsync(double minutes, CancellationToken ct)
         {
-            await Console.Out.WriteLineAsync($"\n## soak: looping {Path.GetFileName(source)} end to end for {minutes} min (motion gate off)");
-            await Console.Out.WriteLineAsync("| minute | frames | working set MiB | managed heap MiB | gen2 GCs |");
-            await Console.Out.WriteLineAsync("|---:|---:|---:|---:|---:|");
+            await Console.Out.WriteLineAsync($"\n## soak: `analyze` looping {Path.GetFileName(source)} for {minutes} min (motion gate off, snapshots on)");
+            await Console.Out.WriteLineAsync("| minute | output lines | snapshots | working set MiB | managed heap MiB | gen2 GCs |");
+            await Console.Out.WriteLineAsync("|---:|---:|---:|---:|---:|---:|");
+            var snapshots = Directory.CreateTempSubdirectory("civiclens-soak-");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var counter = new FrameCounter(long.MaxValue) { Stop = stop };
-            var run = Task.Run(async () =>
+            await using var output = new LineCounter();
+            var run = AnalysisRunner.RunAsync(new AnalysisOptions
             {
-                var options = AnalysisRunner.DefaultDetectorOptions(modelsDir) with { IntraOpThreads = threads };
-                using var detector = new NanoDetDetector(options, AnalysisRunner.LoadLabels(options.ModelPath), NullLogger.Instance);
-                await using var batching = new BatchingDetector(detector);
-                await using var src = new FfmpegFrameSource(new FrameSourceOptions { Name = "soak", Uri = source, Loop = true }, TimeProvider.System, NullLoggerFactory.Instance);
-                var p = new CameraPipeline(src, batching, new MotionGate(new MotionGateOptions()), null, counter,
-                    new CameraPipelineOptions { UseMotionGate = false }, NullLogger.Instance);
-                await p.RunAsync(stop.Token);
-            }, ct);
-            using var self = Process.GetCurrentProcess();
-            var step = TimeSpan.FromSeconds(Math.Min(60, minutes * 60 / 5));
-            var started = Stopwatch.GetTimestamp();
-            while (Stopwatch.GetElapsedTime(started).TotalMinutes < minutes && !run.IsCompleted)
-            {
-                await Task.WhenAny(run, Task.Delay(step, ct));
-                self.Refresh();
-                await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"| {Stopwatch.GetElapsedTime(started).TotalMinutes:0.0} | {counter.Count} | {self.WorkingSet64 / 1048576.0:0} | {GC.GetTotalMemory(false) / 1048576.0:0} | {GC.CollectionCount(2)} |"));
-            }
-
-            await stop.CancelAsync();
+                Source = source,
+                ModelsDirectory = modelsDir,
+                UseMotionGate = false,
+                IntraOpThreads = threads,
+                Loop = true,
+                SnapshotDirectory = snapshots.FullName,
+            }, output, NullLoggerFactory.Instance, TimeProvider.System, stop.Token);
             try
             {
-                await run;
+                using var self = Process.GetCurrentProcess();
+                var step = TimeSpan.FromSeconds(Math.Min(60, minutes * 60 / 5));
+                var started = Stopwatch.GetTimestamp();
+                while (Stopwatch.GetElapsedTime(started).TotalMinutes < minutes && !run.IsCompleted)
+                {
+                    await Task.WhenAny(run, Task.Delay(step, ct));
+                    self.Refresh();
+                    await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"| {Stopwatch.GetElapsedTime(started).TotalMinutes:0.0} | {output.Lines} | {snapshots.EnumerateFiles().Count()} | {self.WorkingSet64 / 1048576.0:0} | {GC.GetTotalMemory(false) / 1048576.0:0} | {GC.CollectionCount(2)} |"));
+                }
+
+                await stop.CancelAsync();
+                try
+                {
+                    await run;
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                }
             }
-            catch (OperationCanceledException)
+            finally
             {
+                snapshots.Delete(recursive: true);
             }
+        }
+    }
+
+    /// <summary>A write-only sink that counts the JSON lines written to it.</summary>
+    private sealed class LineCounter : Stream
+    {
+        private long _lines;
+
+        public long Lines => Interlocked.Read(ref _lines);
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer) => Interlocked.Add(ref _lines, buffer.Count((byte)'\n'));
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Write(buffer.Span);
+            return ValueTask.CompletedTask;
         }
     }
 

@@ -1,6 +1,7 @@
 using CivicLens.Media.Tests.Support;
 using CivicLens.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
 
 namespace CivicLens.Media.Tests;
 
@@ -12,6 +13,10 @@ public sealed class SerialAllocationTests;
 [Collection(nameof(SerialAllocationTests))]
 public sealed class FfmpegFrameSourceAllocationTests
 {
+    private readonly ITestOutputHelper _output;
+
+    public FfmpegFrameSourceAllocationTests(ITestOutputHelper output) => _output = output;
+
     [Fact]
     public async Task ReadAsync_AfterWarmUp_AllocatesFarLessThanAFramePerFrame()
     {
@@ -42,6 +47,7 @@ public sealed class FfmpegFrameSourceAllocationTests
             return (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)Measured;
         }), TimeSpan.FromSeconds(60), $"{WarmUp + Measured} full-size frames");
 
+        _output.WriteLine($"{perFrame:0} bytes allocated per {frameBytes}-byte frame over {Measured} frames");
         Assert.Equal(768 * 576 * 3, frameBytes);
         Assert.True(perFrame < 2048, $"{perFrame:0} bytes allocated per {frameBytes}-byte frame: buffers are not being reused");
     }

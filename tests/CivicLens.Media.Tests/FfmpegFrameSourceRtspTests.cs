@@ -3,6 +3,7 @@ using CivicLens.Domain.Frames;
 using CivicLens.Media.Tests.Support;
 using CivicLens.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
 
 namespace CivicLens.Media.Tests;
 
@@ -13,6 +14,9 @@ namespace CivicLens.Media.Tests;
 public sealed class FfmpegFrameSourceRtspTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+    private readonly ITestOutputHelper _output;
+
+    public FfmpegFrameSourceRtspTests(ITestOutputHelper output) => _output = output;
 
     [Fact]
     public async Task ReadAsync_CameraKilledAndRestarted_ReconnectsAndResumesFrames()
@@ -22,24 +26,25 @@ public sealed class FfmpegFrameSourceRtspTests
         var health = new HealthRecorder(source);
         await using var reader = FrameReader.Start(source);
 
-        await Eventually.TrueAsync(() => reader.Count >= 10, Bound, $"10 frames from the camera ({health.Describe()})");
+        await health.UntilAsync(() => reader.Count >= 10, Bound, "10 frames from the camera");
         Assert.Equal(SourceState.Streaming, health.Last);
         Assert.Equal((160, 120), (source.Width, source.Height));
 
         var beforeKill = health.Count;
         await camera.KillAsync();
         // The stream ends, then at least one attempt finds the port closed: the source keeps trying while the camera is down.
-        await Eventually.TrueAsync(() => health.Since(beforeKill).Count(e => e.State == SourceState.Reconnecting) >= 2, Bound,
-            $"two Reconnecting reports after the camera died ({health.Describe()})");
+        await health.UntilAsync(() => health.Since(beforeKill).Count(e => e.State == SourceState.Reconnecting) >= 2, Bound,
+            "two Reconnecting reports after the camera died");
         Assert.StartsWith("stream ended", health.Since(beforeKill).First(e => e.State == SourceState.Reconnecting).Reason, StringComparison.Ordinal);
         var framesWhileDown = reader.Count;
 
         var beforeRestart = health.Count;
         await camera.RestartAsync();
-        await Eventually.TrueAsync(() => reader.Count >= framesWhileDown + 10 && health.Last == SourceState.Streaming, Bound,
-            $"10 more frames after the camera came back ({health.Describe()})");
+        await health.UntilAsync(() => reader.Count >= framesWhileDown + 10 && health.Last == SourceState.Streaming, Bound,
+            "10 more frames after the camera came back");
         Assert.True(health.Saw(SourceState.Streaming, beforeRestart));
         await reader.DisposeAsync();
+        _output.WriteLine(health.Describe());
 
         Assert.Null(reader.Error);
         Assert.True(reader.InOrder, "sequence numbers or stream times went backwards across the reconnect");
@@ -57,14 +62,14 @@ public sealed class FfmpegFrameSourceRtspTests
         await using var source = Open(camera.Url(), stall);
         var health = new HealthRecorder(source);
         await using var reader = FrameReader.Start(source);
-        await Eventually.TrueAsync(() => reader.Count >= 5, Bound, $"5 frames from the camera ({health.Describe()})");
+        await health.UntilAsync(() => reader.Count >= 5, Bound, "5 frames from the camera");
 
         // SIGSTOP: the TCP connection stays open and silent, so only the watchdog can notice.
         var beforePause = health.Count;
         var sw = Stopwatch.StartNew();
         await camera.PauseAsync();
-        await Eventually.TrueAsync(() => health.Saw(SourceState.Reconnecting, beforePause), TimeSpan.FromSeconds(15),
-            $"Reconnecting after the camera froze ({health.Describe()})");
+        await health.UntilAsync(() => health.Saw(SourceState.Reconnecting, beforePause), TimeSpan.FromSeconds(15),
+            "Reconnecting after the camera froze");
         var detected = sw.Elapsed;
         var reconnect = health.Since(beforePause).First(e => e.State == SourceState.Reconnecting);
         Assert.StartsWith("no frame for 2 s (stream stalled)", reconnect.Reason, StringComparison.Ordinal);
@@ -72,9 +77,10 @@ public sealed class FfmpegFrameSourceRtspTests
 
         var framesWhileFrozen = reader.Count;
         await camera.ResumeAsync();
-        await Eventually.TrueAsync(() => reader.Count >= framesWhileFrozen + 5 && health.Last == SourceState.Streaming, Bound,
-            $"5 more frames after the camera thawed ({health.Describe()})");
+        await health.UntilAsync(() => reader.Count >= framesWhileFrozen + 5 && health.Last == SourceState.Streaming, Bound,
+            "5 more frames after the camera thawed");
         await reader.DisposeAsync();
+        _output.WriteLine($"stall detected {detected.TotalSeconds:0.0} s after SIGSTOP; {health.Describe()}");
         Assert.Null(reader.Error);
         Assert.DoesNotContain(health.Events, e => e.State == SourceState.Failed);
     }

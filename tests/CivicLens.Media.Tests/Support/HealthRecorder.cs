@@ -1,4 +1,5 @@
 using CivicLens.Domain.Frames;
+using CivicLens.TestSupport;
 
 namespace CivicLens.Media.Tests.Support;
 
@@ -45,6 +46,19 @@ public sealed class HealthRecorder
     public string Describe()
     {
         lock (_events) return string.Join(" -> ", _events.Select(e => e.Reason is null ? $"{e.State}" : $"{e.State} ({e.Reason})"));
+    }
+
+    /// <summary>Waits on a condition; a timeout names what was awaited and the health history at that moment.</summary>
+    public async Task UntilAsync(Func<bool> condition, TimeSpan timeout, string awaited)
+    {
+        try
+        {
+            await Eventually.TrueAsync(condition, timeout, awaited);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}. Health so far: {Describe()}", ex);
+        }
     }
 
     private void Record(SourceHealth health)

@@ -46,9 +46,6 @@ public sealed class RtspCamera : IAsyncDisposable
     public string Url(string? userInfo = null) =>
         userInfo is null ? $"rtsp://127.0.0.1:{Port}/{MountPath}" : $"rtsp://{userInfo}@127.0.0.1:{Port}/{MountPath}";
 
-    /// <summary>Exit code of the server process once it ended; null while it runs.</summary>
-    public int? ExitCode => _process is { HasExited: true } p ? p.ExitCode : null;
-
     /// <remarks>
     /// 25 frames/s by default although the footage has 10: ffprobe and ffmpeg each read about 20 frames to learn a live
     /// stream's rate, so every (re)connect to a 10 frames/s camera costs 2 s more.
