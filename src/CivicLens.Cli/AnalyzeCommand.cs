@@ -62,6 +62,8 @@ internal static class AnalyzeCommand
     {
         var byLabel = s.TracksByLabel.OrderByDescending(p => p.Value).Select(p => $"{p.Value} {p.Key}");
         return $"analysed {s.Frames} frames: {s.TrackUpdates} track updates, {s.Events} events; tracked objects: " +
-               $"{string.Join(", ", byLabel.DefaultIfEmpty("none"))}; snapshots written {s.Snapshots}, dropped {s.SnapshotsDropped}";
+               $"{string.Join(", ", byLabel.DefaultIfEmpty("none"))}; snapshots written {s.Snapshots}, dropped {s.SnapshotsDropped}" +
+               string.Concat(s.LongestTracks.Select(t => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                   $"\n  longest: {t.Label} #{t.Id} seen {t.First.TotalSeconds:0.0}-{t.Last.TotalSeconds:0.0} s ({t.Duration.TotalSeconds:0.0} s)")));
     }
 }

@@ -30,7 +30,9 @@ internal static class DemoCommand
             using var loggers = Logging.Create(parse.GetValue(verbose));
             await Console.Out.WriteLineAsync($"Analysing {home.SampleVideo} with the bundled NanoDet-g 416 detector ...");
             var started = TimeProvider.System.GetTimestamp();
-            await using (var events = new FileStream(eventsPath, FileMode.Create, FileAccess.Write))
+            // Written under a temporary name and renamed when complete: an interrupted demo leaves no half log.
+            var partial = eventsPath + ".partial";
+            await using (var events = new FileStream(partial, FileMode.Create, FileAccess.Write))
             {
                 var summary = await AnalysisRunner.RunAsync(new AnalysisOptions
                 {
@@ -45,6 +47,7 @@ internal static class DemoCommand
                 await Console.Out.WriteLineAsync($"took {elapsed.TotalSeconds:0.0} s ({summary.Frames / Math.Max(elapsed.TotalSeconds, 0.001):0.0} frames/s)");
             }
 
+            File.Move(partial, eventsPath, overwrite: true);
             await Console.Out.WriteLineAsync($"events and track updates: {eventsPath}");
             await Console.Out.WriteLineAsync($"redacted snapshots:       {snapshots}");
             return 0;

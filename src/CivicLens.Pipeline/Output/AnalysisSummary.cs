@@ -54,4 +54,45 @@ public sealed class AnalysisSummary
     {
         lock (_gate) Events++;
     }
+
+    // Live tracks (bounded by what the tracker holds) and the few longest finished ones: a long run keeps no history.
+    private readonly Dictionary<long, TrackSpan> _live = [];
+    private readonly List<TrackSpan> _longestEnded = [];
+    private const int LongestKept = 5;
+
+    /// <summary>The longest-lived tracks so far (ended or still live), longest first.</summary>
+    public IReadOnlyList<TrackSpan> LongestTracks
+    {
+        get
+        {
+            lock (_gate) return _live.Values.Concat(_longestEnded).OrderByDescending(t => t.Duration).Take(LongestKept).ToList();
+        }
+    }
+
+    internal void ObserveTrack(long id, string label, TimeSpan first, TimeSpan last, bool ended)
+    {
+        lock (_gate)
+        {
+            var span = new TrackSpan(id, label, first, last);
+            if (!ended)
+            {
+                _live[id] = span;
+                return;
+            }
+
+            _live.Remove(id);
+            _longestEnded.Add(span);
+            if (_longestEnded.Count > LongestKept)
+            {
+                _longestEnded.Sort((a, b) => b.Duration.CompareTo(a.Duration));
+                _longestEnded.RemoveAt(LongestKept);
+            }
+        }
+    }
+}
+
+/// <summary>One track's life in stream time.</summary>
+public readonly record struct TrackSpan(long Id, string Label, TimeSpan First, TimeSpan Last)
+{
+    public TimeSpan Duration => Last - First;
 }

@@ -51,6 +51,7 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
             foreach (var t in analysis.Tracks)
             {
                 if (WriteTracks && t.State != TrackState.Removed) WriteTrack(analysis.Camera, frame, t);
+                Summary.ObserveTrack(t.TrackId, _labels[t.ClassId], t.FirstSeen, t.LastSeen, ended: t.State == TrackState.Removed);
                 if (t.State == TrackState.New)
                 {
                     WriteEvent(analysis.Camera, frame, t, "appeared");
