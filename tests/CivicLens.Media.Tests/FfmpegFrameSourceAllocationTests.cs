@@ -49,6 +49,9 @@ public sealed class FfmpegFrameSourceAllocationTests
 
         _output.WriteLine($"{perFrame:0} bytes allocated per {frameBytes}-byte frame over {Measured} frames");
         Assert.Equal(768 * 576 * 3, frameBytes);
-        Assert.True(perFrame < 2048, $"{perFrame:0} bytes allocated per {frameBytes}-byte frame: buffers are not being reused");
+        // Not zero: about 0.5 KB of async state per frame (the source's, Stream.ReadAtLeastAsync's and the runtime's pipe
+        // read's), plus ~150 B for each 64 KB pipe read that has to wait for ffmpeg, so 1-3.5 KB measured for a 1.3 MB
+        // frame depending on who is ahead. A buffer allocated per frame, or per row, is far above this bound.
+        Assert.True(perFrame < 8192, $"{perFrame:0} bytes allocated per {frameBytes}-byte frame: buffers are not being reused");
     }
 }
