@@ -85,11 +85,7 @@ public class AnalyzeCommandTests
     [Fact]
     public async Task Analyze_CorruptModel_ExitsOneNamingTheModel()
     {
-        using var dir = TestAssets.CreateTempDirectory();
-        foreach (var f in Directory.GetFiles(TestAssets.ModelsDirectory))
-        {
-            File.Copy(f, Path.Combine(dir.Path, Path.GetFileName(f)));
-        }
+        using var dir = Civiclens.CopyOfInstalledModels();
 
         var model = Path.Combine(dir.Path, "nanodet-g-416.onnx");
         var bytes = await File.ReadAllBytesAsync(model);

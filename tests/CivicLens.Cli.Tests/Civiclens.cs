@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CivicLens.TestSupport;
 
 namespace CivicLens.Cli.Tests;
 
@@ -20,7 +21,7 @@ internal static class Civiclens
         };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "civiclens.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["CIVICLENS_HOME"] = TestSupport.TestAssets.Home;
+        psi.Environment["CIVICLENS_HOME"] = TestAssets.Home;
 
         using var process = Process.Start(psi)!;
         process.StandardInput.Close();
@@ -38,5 +39,17 @@ internal static class Civiclens
         }
 
         return new Result(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>A private copy of the installed models that a test may damage.</summary>
+    public static TempDirectory CopyOfInstalledModels()
+    {
+        var dir = TestAssets.CreateTempDirectory();
+        foreach (var f in Directory.GetFiles(TestAssets.ModelsDirectory))
+        {
+            File.Copy(f, Path.Combine(dir.Path, Path.GetFileName(f)));
+        }
+
+        return dir;
     }
 }

@@ -16,11 +16,7 @@ public class ModelsCommandTests
     [Fact]
     public async Task Verify_TamperedModel_ExitsOneNamingIt()
     {
-        using var dir = TestAssets.CreateTempDirectory();
-        foreach (var f in Directory.GetFiles(TestAssets.ModelsDirectory))
-        {
-            File.Copy(f, Path.Combine(dir.Path, Path.GetFileName(f)));
-        }
+        using var dir = Civiclens.CopyOfInstalledModels();
 
         var model = Path.Combine(dir.Path, "blazeface-back-256.onnx");
         var bytes = await File.ReadAllBytesAsync(model);
@@ -36,11 +32,7 @@ public class ModelsCommandTests
     [Fact]
     public async Task Install_OverADamagedModel_RepairsItFromTheVerifiedCache()
     {
-        using var dir = TestAssets.CreateTempDirectory();
-        foreach (var f in Directory.GetFiles(TestAssets.ModelsDirectory))
-        {
-            File.Copy(f, Path.Combine(dir.Path, Path.GetFileName(f)));
-        }
+        using var dir = Civiclens.CopyOfInstalledModels();
 
         var model = Path.Combine(dir.Path, "blazeface-back-256.onnx");
         await File.WriteAllTextAsync(model, "damaged");

@@ -3,7 +3,6 @@ using CivicLens.Domain.Geometry;
 using CivicLens.Inference.Faces;
 using CivicLens.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
-using SkiaSharp;
 
 namespace CivicLens.Pipeline.Tests;
 
@@ -83,8 +82,8 @@ public class AnalysisRunnerTests
         foreach (var file in files)
         {
             var sequence = long.Parse(Path.GetFileNameWithoutExtension(file)["vtest-".Length..], System.Globalization.CultureInfo.InvariantCulture);
-            using var bitmap = SKBitmap.Decode(file);
-            var stored = ToRgb(bitmap);
+            var bitmap = RgbStill.Load(file);
+            var stored = bitmap.Pixels;
             var original = await ReadFrameAsync(TestAssets.SampleVideo, sequence, bitmap.Width, bitmap.Height);
             var people = output.Tracks
                 .Where(t => t.GetProperty("frame").GetInt64() == sequence && t.GetProperty("label").GetString() == "person")
@@ -148,20 +147,5 @@ public class AnalysisRunnerTests
             ModelsDirectory = TestAssets.ModelsDirectory,
         }, Stream.Null, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None));
         Assert.Contains("File not found", ex.Message, StringComparison.Ordinal);
-    }
-
-    private static byte[] ToRgb(SKBitmap bitmap)
-    {
-        using var rgba = bitmap.Copy(SKColorType.Rgba8888);
-        var src = rgba.GetPixelSpan();
-        var rgb = new byte[bitmap.Width * bitmap.Height * 3];
-        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
-        {
-            rgb[j] = src[i];
-            rgb[j + 1] = src[i + 1];
-            rgb[j + 2] = src[i + 2];
-        }
-
-        return rgb;
     }
 }

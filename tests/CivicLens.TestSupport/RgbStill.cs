@@ -1,9 +1,9 @@
 using SkiaSharp;
 
-namespace CivicLens.Inference.Tests.Faces;
+namespace CivicLens.TestSupport;
 
 /// <summary>A still decoded to packed RGB24, the layout frames travel in.</summary>
-internal sealed class RgbStill
+public sealed class RgbStill
 {
     private RgbStill(byte[] pixels, int width, int height)
     {
