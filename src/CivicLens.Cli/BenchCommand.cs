@@ -28,17 +28,19 @@ internal static class BenchCommand
         var frames = new Option<int>("--frames") { Description = "Frames per detector and end-to-end run", DefaultValueFactory = _ => 120 };
         var batch = new Option<int>("--batch") { Description = "Batch size N for the batched figures", DefaultValueFactory = _ => 4 };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = all cores)" };
+        var blockBase = new Option<int>("--block-base") { Description = "ONNX Runtime dynamic block base (0 = off)", DefaultValueFactory = _ => 2 };
+        var spin = new Option<bool>("--spin") { Description = "Let ONNX Runtime's idle threads spin (off by default)" };
         var soak = new Option<double>("--soak-minutes") { Description = "Also loop the footage end to end this long and sample memory" };
         var only = new Option<string[]>("--only") { Description = "Only these figures: decode detect e2e cameras", AllowMultipleArgumentsPerToken = true };
         var command = new Command("bench", "Measure decode, detection and end-to-end speed and memory on real footage")
         {
-            source, models, repeats, frames, batch, threads, soak, only,
+            source, models, repeats, frames, batch, threads, spin, blockBase, soak, only,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var home = CivicLensHome.Resolve();
             var b = new Bench(parse.GetValue(source) ?? home.SampleVideo, parse.GetValue(models)!, parse.GetValue(repeats),
-                parse.GetValue(frames), parse.GetValue(batch), parse.GetValue(threads));
+                parse.GetValue(frames), parse.GetValue(batch), parse.GetValue(threads), parse.GetValue(spin), parse.GetValue(blockBase));
             var wanted = (parse.GetValue(only) ?? []).ToHashSet(StringComparer.OrdinalIgnoreCase);
             await b.RunAsync(wanted, parse.GetValue(soak), ct);
             return 0;
@@ -46,7 +48,7 @@ internal static class BenchCommand
         return command;
     }
 
-    private sealed class Bench(string source, string modelsDir, int repeats, int frames, int batch, int threads)
+    private sealed class Bench(string source, string modelsDir, int repeats, int frames, int batch, int threads, bool spin, int blockBase)
     {
         private readonly List<(string Name, double Median, string Detail)> _rows = [];
 
@@ -54,7 +56,7 @@ internal static class BenchCommand
         {
             bool Want(string k) => only.Count == 0 || only.Contains(k);
             await Console.Out.WriteLineAsync($"# civiclens bench: {Path.GetFileName(source)}, {Environment.ProcessorCount} cores, " +
-                                             $"{repeats} runs per figure (median), {frames} frames per detector/e2e run, batch N = {batch}, threads = {(threads == 0 ? "all" : threads)}");
+                                             $"{repeats} runs per figure (median), {frames} frames per detector/e2e run, batch N = {batch}, threads = {(threads == 0 ? "all" : threads)}, spinning {(spin ? "on" : "off")}, dynamic block base {blockBase}");
             double decode = 0, detect1 = 0, e2e = 0;
             if (Want("decode")) decode = Record("decode only (all frames, native rate)", await Median(() => DecodeAsync(ct)), "frames/s");
             if (Want("detect"))
@@ -156,7 +158,7 @@ internal static class BenchCommand
 
         private double Detect(Frame[] stills, int batchSize)
         {
-            var options = AnalysisRunner.DefaultDetectorOptions(modelsDir) with { MaxBatchSize = batchSize, IntraOpThreads = threads };
+            var options = AnalysisRunner.DefaultDetectorOptions(modelsDir) with { MaxBatchSize = batchSize, IntraOpThreads = threads, AllowSpinning = spin, DynamicBlockBase = blockBase };
             using var detector = new NanoDetDetector(options, AnalysisRunner.LoadLabels(options.ModelPath), NullLogger.Instance);
             var results = Enumerable.Range(0, batchSize).Select(_ => new List<Detection>()).ToArray();
             var input = new Frame[batchSize];
@@ -183,6 +185,8 @@ internal static class BenchCommand
                 ModelsDirectory = modelsDir,
                 UseMotionGate = motionGate,
                 IntraOpThreads = threads,
+                AllowSpinning = spin,
+                DynamicBlockBase = blockBase,
                 MaxFrames = frames,
             }, Stream.Null, NullLoggerFactory.Instance, TimeProvider.System, ct);
             return summary.FramesPerSecond;
@@ -190,7 +194,7 @@ internal static class BenchCommand
 
         private async Task<double> CamerasAsync(int cameras, CancellationToken ct)
         {
-            var options = AnalysisRunner.DefaultDetectorOptions(modelsDir) with { MaxBatchSize = cameras, IntraOpThreads = threads };
+            var options = AnalysisRunner.DefaultDetectorOptions(modelsDir) with { MaxBatchSize = cameras, IntraOpThreads = threads, AllowSpinning = spin, DynamicBlockBase = blockBase };
             var labels = AnalysisRunner.LoadLabels(options.ModelPath);
             using var detector = new NanoDetDetector(options, labels, NullLogger.Instance);
             await using var batching = new BatchingDetector(detector);
@@ -234,6 +238,8 @@ internal static class BenchCommand
                 ModelsDirectory = modelsDir,
                 UseMotionGate = false,
                 IntraOpThreads = threads,
+                AllowSpinning = spin,
+                DynamicBlockBase = blockBase,
                 Loop = true,
                 SnapshotDirectory = snapshots.FullName,
             }, output, NullLoggerFactory.Instance, TimeProvider.System, stop.Token);

@@ -49,7 +49,7 @@ public sealed partial class FfmpegFrameSource : IFrameSource
 
     public string Name => _options.Name;
 
-    public bool IsFinite => _uri.IsFile && !_options.Loop;
+    public bool IsLive => !_uri.IsFile || _options.Realtime;
 
     public long DroppedFrames => Interlocked.Read(ref _dropped);
 
@@ -73,7 +73,7 @@ public sealed partial class FfmpegFrameSource : IFrameSource
             var frameBytes = _pool!.FrameBytes;
             Frame? frame = null;
             byte[] target;
-            if (IsFinite)
+            if (!IsLive)
             {
                 frame = await _pool.RentAsync(cancellationToken);
                 target = frame.Pixels;
@@ -129,7 +129,7 @@ public sealed partial class FfmpegFrameSource : IFrameSource
             }
 
             frame.Sequence = sequence;
-            frame.StreamTime = IsFinite || _uri.IsFile
+            frame.StreamTime = _uri.IsFile
                 ? TimeSpan.FromSeconds(sequence / _outputFps)
                 : _time.GetElapsedTime(_startedAt);
             frame.CapturedAt = _time.GetUtcNow();
@@ -194,6 +194,7 @@ public sealed partial class FfmpegFrameSource : IFrameSource
         }
 
         if (_options.Loop && _uri.IsFile) a.AddRange(["-stream_loop", "-1"]);
+        if (_options.Realtime && _uri.IsFile) a.Add("-re");
         a.AddRange(["-i", _uri.Value, "-an", "-sn", "-dn"]);
         var filters = new List<string>();
         if (_options.SampleFps is { } fps) filters.Add("fps=" + fps.ToString(CultureInfo.InvariantCulture));
@@ -225,7 +226,7 @@ public sealed partial class FfmpegFrameSource : IFrameSource
         ffmpeg.Dispose();
         var stalled = Interlocked.Exchange(ref _stalled, 0) == 1;
 
-        if (IsFinite)
+        if (_uri.IsFile)
         {
             _ended = true;
             var expected = _info?.Duration is { } d ? d.TotalSeconds * _outputFps : 0;

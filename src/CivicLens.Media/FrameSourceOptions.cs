@@ -32,6 +32,9 @@ public sealed record FrameSourceOptions
 
     public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Play a file again and again (soak tests and benchmarks).</summary>
+    /// <summary>Play a file again and again (soak tests and benchmarks); frames still wait for the consumer.</summary>
     public bool Loop { get; init; }
+
+    /// <summary>Read a file at its native frame rate and treat it as a live camera: frames the consumer cannot take are dropped.</summary>
+    public bool Realtime { get; init; }
 }

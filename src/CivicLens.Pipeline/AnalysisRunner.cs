@@ -35,6 +35,12 @@ public sealed record AnalysisOptions
 
     public int IntraOpThreads { get; init; }
 
+    /// <summary>See <see cref="DetectorOptions.AllowSpinning"/>.</summary>
+    public bool AllowSpinning { get; init; }
+
+    /// <summary>See <see cref="DetectorOptions.DynamicBlockBase"/>.</summary>
+    public int DynamicBlockBase { get; init; } = 2;
+
     public ExecutionProviderKind ExecutionProvider { get; init; } = ExecutionProviderKind.Cpu;
 
     /// <summary>Stop after this many analysed frames (null: until the source ends).</summary>
@@ -83,6 +89,8 @@ public static class AnalysisRunner
         {
             MaxBatchSize = options.BatchSize,
             IntraOpThreads = options.IntraOpThreads,
+            AllowSpinning = options.AllowSpinning,
+            DynamicBlockBase = options.DynamicBlockBase,
             ExecutionProvider = options.ExecutionProvider,
             Classes = options.Classes,
             ScoreThreshold = options.ScoreThreshold,

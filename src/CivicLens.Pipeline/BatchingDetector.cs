@@ -32,7 +32,7 @@ public sealed class BatchingDetector : IAsyncDisposable
         _queue = Channel.CreateBounded<Request>(new BoundedChannelOptions(maxQueued)
         {
             SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait, // each camera has at most one request in flight; never drop.
+            FullMode = BoundedChannelFullMode.Wait, // each camera has at most two requests in flight; never drop.
         });
         _loop = Task.Run(RunAsync);
     }
@@ -46,7 +46,7 @@ public sealed class BatchingDetector : IAsyncDisposable
     /// <summary>Time spent inside the detector (for the benchmark's detector-load figure).</summary>
     public TimeSpan BusyTime => TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks));
 
-    /// <summary>A reusable request handle for one camera loop (one detection in flight at a time).</summary>
+    /// <summary>A reusable request handle for a camera loop (one detection in flight per request).</summary>
     public Request CreateRequest() => new(this);
 
     private async Task RunAsync()

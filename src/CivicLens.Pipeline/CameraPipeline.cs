@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
+using CivicLens.Domain.Detection;
 using CivicLens.Domain.Frames;
 using CivicLens.Domain.Tracking;
 using CivicLens.Media.Motion;
@@ -114,7 +115,7 @@ public sealed partial class CameraPipeline
                 if (frame is null) break;
                 Interlocked.Increment(ref _read);
                 _masks?.ApplyStaticMasks(frame.Pixels.AsSpan(0, frame.Width * frame.Height * 3), frame.Width, frame.Height);
-                if (_source.IsFinite)
+                if (!_source.IsLive)
                 {
                     await writer.WriteAsync(frame, ct);
                 }
@@ -141,53 +142,118 @@ public sealed partial class CameraPipeline
         }
     }
 
+    // Two frames are in hand at a time: the detector works on the newer one while this loop tracks and reports
+    // the older, so the detector never idles waiting for the tracker, the observers or the next read.
     private async Task AnalyseAsync(ChannelReader<Frame> reader, CancellationToken ct)
     {
         var analysis = new FrameAnalysis(Name);
-        var request = _detector.CreateRequest();
+        var slots = new[] { new Slot(_detector.CreateRequest()), new Slot(_detector.CreateRequest()) };
+        var next = 0;
+        Slot? pending = null;
         try
         {
             await foreach (var frame in reader.ReadAllAsync(ct))
             {
-                try
+                if (ct.IsCancellationRequested)
                 {
-                    if (Interlocked.Exchange(ref _resetRequested, 0) == 1)
-                    {
-                        _tracker.Reset();
-                        _motion?.Reset();
-                    }
-
-                    analysis.Frame = frame;
-                    analysis.Tracks.Clear();
-                    var moving = _motion?.HasMotion(frame) ?? true;
-                    analysis.Detected = moving;
-                    if (moving)
-                    {
-                        await request.DetectAsync(frame, analysis.Detections, ct);
-                        _tracker.Update(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(analysis.Detections), frame.StreamTime, analysis.Tracks);
-                    }
-                    else
-                    {
-                        // Nothing moved: tracks keep their state; the gate forces a detection now and then.
-                        analysis.Detections.Clear();
-                        Interlocked.Increment(ref _still);
-                        FramesStill.Add(1);
-                    }
-
-                    await _observer.OnFrameAsync(analysis, ct);
-                    Interlocked.Increment(ref _analysed);
-                    FramesAnalysed.Add(1);
+                    frame.Release(); // ReadAllAsync hands out queued frames even after cancellation
+                    ct.ThrowIfCancellationRequested();
                 }
-                finally
+
+                var slot = slots[next];
+                next ^= 1;
+                slot.Frame = frame;
+                if (Interlocked.Exchange(ref _resetRequested, 0) == 1)
                 {
-                    frame.Release();
+                    // A new connection: old tracks and background are void from this frame on.
+                    _motion?.Reset();
+                    slot.ResetTracker = true;
                 }
+
+                slot.Detected = _motion?.HasMotion(frame) ?? true;
+#pragma warning disable CA2012 // kept to overlap detection with tracking; awaited exactly once (FinishAsync or the finally)
+                slot.Pending = slot.Detected ? slot.Request.DetectAsync(frame, slot.Detections, ct) : ValueTask.CompletedTask;
+#pragma warning restore CA2012
+                if (pending is not null) await FinishAsync(pending, analysis, ct);
+                pending = slot;
             }
+
+            if (pending is not null) await FinishAsync(pending, analysis, ct);
+            pending = null;
         }
         catch (ChannelClosedException ex) when (ex.InnerException is not null)
         {
             throw ex.InnerException;
         }
+        finally
+        {
+            // A frame still with the detector is released only once the detector is done reading it.
+            foreach (var slot in slots)
+            {
+                if (slot.Frame is null) continue;
+                try
+                {
+                    await slot.Pending;
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or ObjectDisposedException)
+                {
+                }
+
+                slot.Frame.Release();
+                slot.Frame = null;
+            }
+        }
+    }
+
+    private async ValueTask FinishAsync(Slot slot, FrameAnalysis analysis, CancellationToken ct)
+    {
+        var frame = slot.Frame!;
+        try
+        {
+            await slot.Pending;
+            if (slot.ResetTracker)
+            {
+                _tracker.Reset();
+                slot.ResetTracker = false;
+            }
+
+            analysis.Frame = frame;
+            analysis.Detected = slot.Detected;
+            analysis.Tracks.Clear();
+            analysis.Detections.Clear();
+            if (slot.Detected)
+            {
+                analysis.Detections.AddRange(slot.Detections);
+                _tracker.Update(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(analysis.Detections), frame.StreamTime, analysis.Tracks);
+            }
+            else
+            {
+                // Nothing moved: tracks keep their state; the gate forces a detection now and then.
+                Interlocked.Increment(ref _still);
+                FramesStill.Add(1);
+            }
+
+            await _observer.OnFrameAsync(analysis, ct);
+            Interlocked.Increment(ref _analysed);
+            FramesAnalysed.Add(1);
+        }
+        finally
+        {
+            slot.Frame = null;
+            frame.Release();
+        }
+    }
+
+    /// <summary>One frame on its way through detection, with the reusable request and result list it uses.</summary>
+    private sealed class Slot(BatchingDetector.Request request)
+    {
+        public BatchingDetector.Request Request { get; } = request;
+        public List<Detection> Detections { get; } = new(64);
+        public Frame? Frame { get; set; }
+        /// <summary>The detection in flight; awaited exactly once.</summary>
+        public ValueTask Pending { get; set; }
+        public bool Detected { get; set; }
+        public bool ResetTracker { get; set; }
     }
 
     private void OnHealth(SourceHealth health)

@@ -108,7 +108,7 @@ public sealed class FfmpegFrameSourceFailureTests
             ProbeTimeout = TimeSpan.FromSeconds(3),
         });
         var health = new HealthRecorder(source);
-        Assert.False(source.IsFinite);
+        Assert.True(source.IsLive);
 
         var sw = Stopwatch.StartNew();
         var ex = await Assert.ThrowsAsync<FrameSourceException>(() => Deadline.WithinAsync(source.ReadAsync(CancellationToken.None).AsTask(), Bound, "the source to give up"));

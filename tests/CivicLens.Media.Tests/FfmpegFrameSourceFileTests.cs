@@ -21,7 +21,7 @@ public sealed class FfmpegFrameSourceFileTests
     {
         await using var source = Open(TestAssets.SampleVideo, fps, 160);
         var health = new HealthRecorder(source);
-        Assert.True(source.IsFinite);
+        Assert.False(source.IsLive);
 
         var count = 0;
         var lastCaptured = DateTimeOffset.MinValue;
@@ -137,7 +137,7 @@ public sealed class FfmpegFrameSourceFileTests
         await using var source = new FfmpegFrameSource(
             new FrameSourceOptions { Name = "soak", Uri = clip, Loop = true, PoolCapacity = 4 }, TimeProvider.System, NullLoggerFactory.Instance);
         var health = new HealthRecorder(source);
-        Assert.False(source.IsFinite);
+        Assert.False(source.IsLive); // a looped file still waits for its consumer
 
         var last = TimeSpan.MinValue;
         await Deadline.WithinAsync(Task.Run(async () =>
@@ -160,7 +160,7 @@ public sealed class FfmpegFrameSourceFileTests
         using var dir = TestAssets.CreateTempDirectory();
         var clip = await Clips.EncodeMp4Async(dir.Path, "one-second.mp4", 1, 96, 72);
         await using var source = new FfmpegFrameSource(
-            new FrameSourceOptions { Name = "soak", Uri = clip, Loop = true, PoolCapacity = 2 }, TimeProvider.System, NullLoggerFactory.Instance);
+            new FrameSourceOptions { Name = "soak", Uri = clip, Loop = true, Realtime = true, PoolCapacity = 2 }, TimeProvider.System, NullLoggerFactory.Instance);
         var a = await source.ReadAsync(CancellationToken.None);
         var b = await source.ReadAsync(CancellationToken.None);
         Assert.NotNull(a);

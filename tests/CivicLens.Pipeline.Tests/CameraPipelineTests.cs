@@ -125,7 +125,7 @@ public class CameraPipelineTests
         private long _dropped;
 
         public string Name => "generated";
-        public bool IsFinite => false;
+        public bool IsLive => true;
         public long DroppedFrames => Interlocked.Read(ref _dropped);
         public int PoolCapacity => _pool.Capacity;
         public int PoolAvailable => _pool.Available;

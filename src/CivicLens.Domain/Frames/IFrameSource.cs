@@ -9,8 +9,11 @@ public interface IFrameSource : IAsyncDisposable
     /// <summary>The source as the operator named it; never the URL (it may carry credentials).</summary>
     string Name { get; }
 
-    /// <summary>True for files: frames may wait for the consumer instead of being dropped.</summary>
-    bool IsFinite { get; }
+    /// <summary>
+    /// True when frames arrive at the source's own pace (cameras): a consumer that falls behind loses frames.
+    /// False for files, looped or not: frames wait for the consumer and none is dropped.
+    /// </summary>
+    bool IsLive { get; }
 
     /// <summary>
     /// Reads the next frame. Returns null at the end of a finite source or when cancelled.

@@ -22,6 +22,20 @@ public sealed record DetectorOptions
 
     public GraphOptimizationLevel GraphOptimization { get; init; } = GraphOptimizationLevel.ORT_ENABLE_ALL;
 
+    /// <summary>
+    /// Let ONNX Runtime's idle worker threads spin for work instead of sleeping. Off by default: the detector shares
+    /// the cores with ffmpeg decoders and camera loops, and spinning threads take the time those need
+    /// (docs/benchmarks.md has the figures).
+    /// </summary>
+    public bool AllowSpinning { get; init; }
+
+    /// <summary>
+    /// ONNX Runtime's <c>session.dynamic_block_base</c>: operators are split into shrinking blocks that idle threads
+    /// take as they free up, instead of one fixed share per thread, so a thread slowed by ffmpeg on the same core
+    /// does not hold up the whole operator. 2 measured best on 2 cores (docs/benchmarks.md); 0 turns it off.
+    /// </summary>
+    public int DynamicBlockBase { get; init; } = 2;
+
     public ExecutionProviderKind ExecutionProvider { get; init; } = ExecutionProviderKind.Cpu;
 
     public int CudaDeviceId { get; init; }

@@ -32,7 +32,8 @@ public sealed partial class NanoDetDetector : IObjectDetector
         logger ??= NullLogger.Instance;
         Labels = labels;
         _session = SessionFactory.Create(options.ModelPath, options.ExecutionProvider, options.CudaDeviceId,
-            options.IntraOpThreads, options.GraphOptimization, logger, out var used);
+            options.IntraOpThreads, options.GraphOptimization, options.AllowSpinning,
+            options.DynamicBlockBase, logger, out var used);
         ExecutionProvider = used;
         try
         {

@@ -15,6 +15,8 @@ public static partial class SessionFactory
         int cudaDeviceId,
         int intraOpThreads,
         GraphOptimizationLevel optimization,
+        bool allowSpinning,
+        int dynamicBlockBase,
         ILogger logger,
         out ExecutionProviderKind usedProvider)
     {
@@ -35,6 +37,11 @@ public static partial class SessionFactory
         };
         try
         {
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", allowSpinning ? "1" : "0");
+            if (dynamicBlockBase > 0)
+            {
+                options.AddSessionConfigEntry("session.dynamic_block_base", dynamicBlockBase.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
             if (provider == ExecutionProviderKind.Cuda)
             {
                 try
