@@ -33,6 +33,7 @@ public sealed partial class FfmpegFrameSource : IFrameSource
     private int _stalled;
     private bool _streaming;
     private bool _ended;
+    private string? _failure;
     private MediaInfo? _info;
 
     public FfmpegFrameSource(FrameSourceOptions options, TimeProvider time, ILoggerFactory loggers)
@@ -62,6 +63,8 @@ public sealed partial class FfmpegFrameSource : IFrameSource
 
     public async ValueTask<Frame?> ReadAsync(CancellationToken cancellationToken)
     {
+        // A source that failed for good stays failed: every later read says why, none looks like a clean end.
+        if (_failure is not null) throw new FrameSourceException(_failure);
         while (!_ended)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -273,7 +276,11 @@ public sealed partial class FfmpegFrameSource : IFrameSource
         _ffmpeg?.Stop(); // the read then sees the end of the pipe and the source reconnects
     }
 
-    private void Fail(string reason) => Raise(SourceState.Failed, reason);
+    private void Fail(string reason)
+    {
+        _failure = reason;
+        Raise(SourceState.Failed, reason);
+    }
 
     private void Raise(SourceState state, string? reason)
     {

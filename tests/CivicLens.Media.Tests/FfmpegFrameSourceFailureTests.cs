@@ -92,7 +92,9 @@ public sealed class FfmpegFrameSourceFailureTests
         Assert.EndsWith($"{delivered} frames before the damage were delivered.", ex.Message, StringComparison.Ordinal);
         Assert.Equal(SourceState.Failed, health.Last);
         Assert.StartsWith($"{cut} is truncated or corrupt", health.Events[^1].Reason, StringComparison.Ordinal);
-        Assert.Null(await source.ReadAsync(CancellationToken.None)); // failed sources stay ended
+        // A failed source stays failed, as IFrameSource documents: a later read throws again rather than looking like a clean end.
+        var again = await Assert.ThrowsAsync<FrameSourceException>(() => source.ReadAsync(CancellationToken.None).AsTask());
+        Assert.StartsWith($"{cut} is truncated or corrupt", again.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -124,6 +126,10 @@ public sealed class FfmpegFrameSourceFailureTests
         Assert.All(health.Events, e => Assert.Equal("north-gate", e.SourceName));
         Assert.DoesNotContain(health.Events, e => e.Reason?.Contains("hunter2", StringComparison.Ordinal) == true);
         Assert.DoesNotContain("hunter2", ex.Message, StringComparison.Ordinal);
+
+        // A source that gave up stays failed: later reads say why instead of looking like a clean end.
+        var again = await Assert.ThrowsAsync<FrameSourceException>(() => source.ReadAsync(CancellationToken.None).AsTask());
+        Assert.Equal(ex.Message, again.Message);
     }
 
     [Fact]
