@@ -61,6 +61,7 @@ public sealed partial class FfmpegFrameSource : IFrameSource
 
     public event Action<SourceHealth>? HealthChanged;
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))] // no box per frame
     public async ValueTask<Frame?> ReadAsync(CancellationToken cancellationToken)
     {
         // A source that failed for good stays failed: every later read says why, none looks like a clean end.

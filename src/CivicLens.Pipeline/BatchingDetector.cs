@@ -129,6 +129,7 @@ public sealed class BatchingDetector : IAsyncDisposable
         internal List<Detection>? Results { get; private set; }
 
         /// <summary>Detects objects in <paramref name="frame"/> into <paramref name="results"/>.</summary>
+        [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))] // no box per frame
         public async ValueTask DetectAsync(Frame frame, List<Detection> results, CancellationToken cancellationToken)
         {
             _core.Reset();

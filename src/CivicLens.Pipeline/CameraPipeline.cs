@@ -205,6 +205,7 @@ public sealed partial class CameraPipeline
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))] // no box per frame
     private async ValueTask FinishAsync(Slot slot, FrameAnalysis analysis, CancellationToken ct)
     {
         var frame = slot.Frame!;
@@ -239,6 +240,7 @@ public sealed partial class CameraPipeline
         }
         finally
         {
+            slot.Pending = default; // consumed; a completed stand-in until the slot's next frame
             slot.Frame = null;
             frame.Release();
         }
