@@ -24,11 +24,12 @@ internal static class AnalyzeCommand
         var classes = new Option<string[]>("--classes") { Description = "Only these labels (e.g. person car truck)", AllowMultipleArgumentsPerToken = true };
         var minScore = new Option<float>("--min-score") { Description = "Lowest detection score given to the tracker (tracks start at 0.5)", DefaultValueFactory = _ => 0.2f };
         var eventsOnly = new Option<bool>("--events-only") { Description = "Print events only, not every track update" };
+        var config = new Option<string?>("--config") { Description = "Zones, lines and rules (YAML, see docs/configuration/); events come from these rules" };
         var verbose = CommonOptions.Verbose();
 
         var command = new Command("analyze", "Analyse a video file or stream; print one JSON line per tracked object update and per event")
         {
-            source, snapshot, fps, name, models, noMotion, noFaces, batch, threads, provider, maxFrames, classes, minScore, eventsOnly, verbose,
+            source, snapshot, fps, name, models, noMotion, noFaces, batch, threads, provider, maxFrames, classes, minScore, eventsOnly, config, verbose,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -49,6 +50,7 @@ internal static class AnalyzeCommand
                 Classes = (parse.GetValue(classes) ?? []).ToHashSet(StringComparer.OrdinalIgnoreCase),
                 ScoreThreshold = parse.GetValue(minScore),
                 WriteTracks = !parse.GetValue(eventsOnly),
+                ConfigPath = parse.GetValue(config),
             };
             var stdout = Console.OpenStandardOutput();
             var summary = await AnalysisRunner.RunAsync(options, stdout, loggers, TimeProvider.System, ct);
@@ -63,6 +65,7 @@ internal static class AnalyzeCommand
         var byLabel = s.TracksByLabel.OrderByDescending(p => p.Value).Select(p => $"{p.Value} {p.Key}");
         return $"analysed {s.Frames} frames: {s.TrackUpdates} track updates, {s.Events} events; tracked objects: " +
                $"{string.Join(", ", byLabel.DefaultIfEmpty("none"))}; snapshots written {s.Snapshots}, dropped {s.SnapshotsDropped}" +
+               (s.RuleEvents.Count == 0 ? "" : "\n  events: " + string.Join(", ", s.RuleEvents.Select(p => $"{p.Value} {p.Key}"))) +
                string.Concat(s.LongestTracks.Select(t => string.Create(System.Globalization.CultureInfo.InvariantCulture,
                    $"\n  longest: {t.Label} #{t.Id} seen {t.First.TotalSeconds:0.0}-{t.Last.TotalSeconds:0.0} s ({t.Duration.TotalSeconds:0.0} s)")));
     }

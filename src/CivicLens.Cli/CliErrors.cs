@@ -17,6 +17,12 @@ internal static class CliErrors
             await Console.Error.WriteLineAsync("cancelled");
             return 130;
         }
+        catch (CivicLens.Rules.Configuration.ConfigException ex)
+        {
+            // Every problem, each on its own line with file, line and field.
+            await Console.Error.WriteLineAsync("error: " + ex.Message);
+            return 2;
+        }
         catch (Exception ex) when (ex is FrameSourceException or ModelException or IOException or UnauthorizedAccessException
                                        or ArgumentException or InvalidOperationException)
         {

@@ -7,6 +7,10 @@ using CivicLens.Media;
 using CivicLens.Media.Motion;
 using CivicLens.Pipeline.Output;
 using CivicLens.Privacy.Redaction;
+using CivicLens.Rules;
+using CivicLens.Rules.Configuration;
+using CivicLens.Rules.Engine;
+using CivicLens.Rules.Health;
 using Microsoft.Extensions.Logging;
 
 namespace CivicLens.Pipeline;
@@ -57,6 +61,12 @@ public sealed record AnalysisOptions
 
     /// <summary>Play a file source in a loop (soak runs); combine with <see cref="MaxFrames"/>.</summary>
     public bool Loop { get; init; }
+
+    /// <summary>Rules configuration (YAML); the camera is <see cref="CameraName"/>, or the file's only camera.</summary>
+    public string? ConfigPath { get; init; }
+
+    /// <summary>External signal states pushed while the run goes on (tests, a controller feed).</summary>
+    public Action<SignalBoard>? OnSignals { get; init; }
 }
 
 public static class AnalysisRunner
@@ -96,6 +106,8 @@ public static class AnalysisRunner
             ScoreThreshold = options.ScoreThreshold,
         };
         var labels = LoadLabels(detectorOptions.ModelPath);
+        // Rules are checked against the configuration and the model before any frame is decoded.
+        var rules = options.ConfigPath is null ? null : LoadRules(options, labels);
 
         // Fail on an unwritable snapshot folder before decoding a single frame.
         using var faces = options.UseFaceDetector && options.SnapshotDirectory is not null
@@ -109,7 +121,7 @@ public static class AnalysisRunner
 
         using var detector = new NanoDetDetector(detectorOptions, labels, loggers.CreateLogger<NanoDetDetector>());
         await using var batching = new BatchingDetector(detector);
-        var name = options.CameraName ?? SourceNames.FromUri(options.Source);
+        var name = options.CameraName ?? rules?.Camera.Id ?? SourceNames.FromUri(options.Source);
         await using var source = new FfmpegFrameSource(new FrameSourceOptions
         {
             Name = name,
@@ -119,9 +131,16 @@ public static class AnalysisRunner
             Loop = options.Loop,
         }, time, loggers);
 
-        await using var writer = new AnalysisWriter(output, labels, snapshots) { WriteTracks = options.WriteTracks };
+        await using var writer = new AnalysisWriter(output, labels, snapshots)
+        {
+            WriteTracks = options.WriteTracks, WriteObjectEvents = rules is null,
+        };
+        using var health = rules is null ? null : new CameraHealthMonitor(rules.Value.Camera, time, e => RulesObserver.WriteHealthEvent(writer, e));
+        using var rulesObserver = rules is null ? null : new RulesObserver(writer, rules.Value.Engine, health!);
+        options.OnSignals?.Invoke(rules?.Signals ?? new SignalBoard([]));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        IPipelineObserver observer = options.MaxFrames is { } max ? new FrameLimit(writer, max, stop) : writer;
+        IPipelineObserver inner = rulesObserver is null ? writer : rulesObserver;
+        IPipelineObserver observer = options.MaxFrames is { } max ? new FrameLimit(inner, max, stop) : inner;
         var pipeline = new CameraPipeline(source, batching, new MotionGate(new MotionGateOptions()), redactor, observer,
             new CameraPipelineOptions { UseMotionGate = options.UseMotionGate, Tracker = TrackerDefaults.For(labels) }, loggers.CreateLogger<CameraPipeline>());
         try
@@ -132,9 +151,46 @@ public static class AnalysisRunner
         {
             // The frame limit was reached.
         }
+        finally
+        {
+            // Whatever stopped the run (end of file, frame limit, Ctrl-C, a dead camera), flush counts and close
+            // open conditions. If the output itself is what failed there is nowhere left to write them.
+            if (rulesObserver is not null)
+            {
+                try
+                {
+                    await rulesObserver.CompleteAsync(CancellationToken.None);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
 
         writer.Summary.SnapshotsDropped = snapshots?.DroppedCount ?? 0;
         return writer.Summary;
+    }
+
+    private static (CameraConfig Camera, CameraRuleEngine Engine, SignalBoard Signals)? LoadRules(AnalysisOptions options, ModelLabels labels)
+    {
+        var config = ConfigLoader.LoadFile(options.ConfigPath!);
+        CameraConfig? camera;
+        if (options.CameraName is { } wanted)
+        {
+            camera = config.FindCamera(wanted)
+                ?? throw new ConfigException($"Camera '{wanted}' is not in {options.ConfigPath} (cameras: {string.Join(", ", config.Cameras.Select(c => c.Id))}).");
+        }
+        else if (config.Cameras.Count == 1)
+        {
+            camera = config.Cameras[0];
+        }
+        else
+        {
+            throw new ConfigException($"{options.ConfigPath} has {config.Cameras.Count} cameras; name the one this source shows with --camera.");
+        }
+
+        var signals = new SignalBoard(config.Signals);
+        return (camera, new CameraRuleEngine(camera, config, labels, signals), signals);
     }
 
     /// <summary>Stops the run after a number of frames (tests, quick looks).</summary>

@@ -212,10 +212,13 @@ public sealed partial class CameraPipeline
         try
         {
             await slot.Pending;
+            analysis.Restarted = false;
             if (slot.ResetTracker)
             {
                 _tracker.Reset();
                 slot.ResetTracker = false;
+                analysis.Alive.Clear();
+                analysis.Restarted = true;
             }
 
             analysis.Frame = frame;
@@ -226,6 +229,8 @@ public sealed partial class CameraPipeline
             {
                 analysis.Detections.AddRange(slot.Detections);
                 _tracker.Update(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(analysis.Detections), frame.StreamTime, analysis.Tracks);
+                analysis.Alive.Clear();
+                analysis.Alive.AddRange(_tracker.Tracks);
             }
             else
             {

@@ -24,6 +24,12 @@ public sealed class FrameAnalysis
 
     /// <summary>Confirmed tracks updated by this frame, plus tracks that just ended (state Removed).</summary>
     public List<TrackedObject> Tracks { get; } = new(64);
+
+    /// <summary>Every confirmed track alive after this frame (New, Tracked or Lost); unchanged on still frames.</summary>
+    public List<TrackedObject> Alive { get; } = new(64);
+
+    /// <summary>True on the first frame after the source restarted: track ids and the stream clock started over.</summary>
+    public bool Restarted { get; internal set; }
 }
 
 /// <summary>Receives each camera loop's results; called on that camera's loop, one frame at a time.</summary>

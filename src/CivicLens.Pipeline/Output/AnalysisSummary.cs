@@ -46,7 +46,26 @@ public sealed class AnalysisSummary
         lock (_gate)
         {
             _tracksByLabel[label] = _tracksByLabel.GetValueOrDefault(label) + 1;
+        }
+    }
+
+    private readonly Dictionary<string, int> _ruleEvents = new(StringComparer.Ordinal);
+
+    /// <summary>Rule events by kind (instant events and starts: one per incident).</summary>
+    public IReadOnlyDictionary<string, int> RuleEvents
+    {
+        get
+        {
+            lock (_gate) return new SortedDictionary<string, int>(_ruleEvents, StringComparer.Ordinal);
+        }
+    }
+
+    internal void CountRuleEvent(string kind, Rules.Engine.EventPhase phase)
+    {
+        lock (_gate)
+        {
             Events++;
+            if (phase is Rules.Engine.EventPhase.Instant or Rules.Engine.EventPhase.Start) _ruleEvents[kind] = _ruleEvents.GetValueOrDefault(kind) + 1;
         }
     }
 

@@ -4,6 +4,7 @@ using CivicLens.Domain.Events;
 using CivicLens.Domain.Frames;
 using CivicLens.Domain.Tracking;
 using CivicLens.Privacy.Redaction;
+using CivicLens.Rules.Engine;
 
 namespace CivicLens.Pipeline.Output;
 
@@ -39,6 +40,9 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
     /// <summary>Write track lines (off: only events).</summary>
     public bool WriteTracks { get; init; } = true;
 
+    /// <summary>Write <c>object.appeared</c>/<c>object.left</c> events (off when configured rules produce the events).</summary>
+    public bool WriteObjectEvents { get; init; } = true;
+
     public TimeSpan SnapshotInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     public async ValueTask OnFrameAsync(FrameAnalysis analysis, CancellationToken cancellationToken)
@@ -54,11 +58,13 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
                 Summary.ObserveTrack(t.TrackId, _labels[t.ClassId], t.FirstSeen, t.LastSeen, ended: t.State == TrackState.Removed);
                 if (t.State == TrackState.New)
                 {
-                    WriteEvent(analysis.Camera, frame, t, "appeared");
                     Summary.CountNewTrack(_labels[t.ClassId]);
+                    if (!WriteObjectEvents) continue;
+                    WriteEvent(analysis.Camera, frame, t, "appeared");
+                    Summary.CountEvent();
                     hadEvent = true;
                 }
-                else if (t.State == TrackState.Removed)
+                else if (t.State == TrackState.Removed && WriteObjectEvents)
                 {
                     WriteEvent(analysis.Camera, frame, t, "left");
                     Summary.CountEvent();
@@ -104,6 +110,66 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
         }
 
         _onHealth?.Invoke(health);
+    }
+
+    /// <summary>
+    /// Writes rule events as JSON lines. With <paramref name="analysis"/> (events found on a frame) and a snapshot
+    /// folder, the frame is stored redacted as the events' evidence: one file for all events of the frame that need one.
+    /// Health events raised by a timer come without a frame.
+    /// </summary>
+    public async ValueTask WriteRuleEventsAsync(IReadOnlyList<RuleEvent> events, FrameAnalysis? analysis, CancellationToken cancellationToken)
+    {
+        if (events.Count == 0) return;
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            string? snapshot = null;
+            if (_snapshots is not null && analysis is not null && events.Any(NeedsEvidence))
+            {
+                snapshot = TryEventSnapshot(analysis, events.First(NeedsEvidence));
+            }
+
+            foreach (var e in events)
+            {
+                RuleEventJson.Write(_json, _output, e, NeedsEvidence(e) ? snapshot : null);
+                Summary.CountRuleEvent(e.Kind, e.Phase);
+            }
+
+            await _json.FlushAsync(cancellationToken);
+            await _output.FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Counts and flows are data, not incidents: only events an operator acts on get a snapshot.</summary>
+    private static bool NeedsEvidence(RuleEvent e) =>
+        e.Phase is EventPhase.Start or EventPhase.Instant && e.Kind is not ("line.crossed" or "line.counts" or "rules.degraded" or "camera.offline");
+
+    private string? TryEventSnapshot(FrameAnalysis analysis, RuleEvent first)
+    {
+        var frame = analysis.Frame;
+        _annotations.Clear();
+        _redactionBoxes.Clear();
+        _redactionBoxes.AddRange(analysis.Detections);
+        foreach (var t in analysis.Alive)
+        {
+            _redactionBoxes.Add(new Detection(t.Box, t.ClassId, t.Score));
+        }
+
+        if (first.Box is { } box) _annotations.Add(new SnapshotAnnotation(box, $"{first.Kind} {first.Label}"));
+        var name = $"{Sanitise(analysis.Camera)}-{frame.Sequence:D7}-{first.Id.ToString("N")[..8]}.jpg";
+        var path = _snapshots!.TryWrite(frame, _redactionBoxes, _annotations, name);
+        if (path is null)
+        {
+            Summary.SnapshotsDropped++;
+            return null;
+        }
+
+        Summary.Snapshots++;
+        return name;
     }
 
     private void WriteTrack(string camera, Frame frame, in TrackedObject t)

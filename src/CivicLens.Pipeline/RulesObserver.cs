@@ -1,0 +1,80 @@
+using CivicLens.Domain.Frames;
+using CivicLens.Pipeline.Output;
+using CivicLens.Rules.Engine;
+using CivicLens.Rules.Health;
+
+namespace CivicLens.Pipeline;
+
+/// <summary>
+/// Runs a camera's rules on each analysed frame and hands their events to the writer (after the frame's track
+/// lines), together with camera-health events from the source. Events are never dropped: this runs on the camera
+/// loop, and a slow sink slows the loop (which then drops frames, counted, upstream).
+/// </summary>
+public sealed class RulesObserver : IPipelineObserver, IDisposable
+{
+    private readonly AnalysisWriter _writer;
+    private readonly CameraRuleEngine _engine;
+    private readonly CameraHealthMonitor _health;
+    private readonly RuleFrame _frame = new();
+    private readonly List<RuleEvent> _events = new(16);
+    private bool _seenFrame;
+
+    public RulesObserver(AnalysisWriter writer, CameraRuleEngine engine, CameraHealthMonitor health)
+    {
+        _writer = writer;
+        _engine = engine;
+        _health = health;
+    }
+
+    public async ValueTask OnFrameAsync(FrameAnalysis analysis, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        await _writer.OnFrameAsync(analysis, cancellationToken);
+        _events.Clear();
+        Fill(analysis);
+        if (analysis.Restarted && _seenFrame) _engine.Restart(_frame, _events);
+        _seenFrame = true;
+        _engine.Process(_frame, _events);
+        await _writer.WriteRuleEventsAsync(_events, analysis, cancellationToken);
+    }
+
+    public void OnHealth(SourceHealth health)
+    {
+        _writer.OnHealth(health);
+        _health.OnHealth(health);
+    }
+
+    /// <summary>The source ended: flush partial counts and close open conditions.</summary>
+    public async ValueTask CompleteAsync(CancellationToken cancellationToken)
+    {
+        if (!_seenFrame) return;
+        _events.Clear();
+        _frame.Frame = null;
+        _engine.Complete(_frame, _events);
+        await _writer.WriteRuleEventsAsync(_events, null, cancellationToken);
+    }
+
+    /// <summary>Health events come from a timer thread; the writer serialises them with frame output.</summary>
+    public static void WriteHealthEvent(AnalysisWriter writer, RuleEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteRuleEventsAsync([e], null, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+    }
+
+    private void Fill(FrameAnalysis analysis)
+    {
+        var frame = analysis.Frame;
+        _frame.Frame = frame;
+        _frame.StreamTime = frame.StreamTime;
+        _frame.At = frame.CapturedAt;
+        _frame.Detected = analysis.Detected;
+        _frame.Tracks.Clear();
+        _frame.Tracks.AddRange(analysis.Tracks);
+        _frame.Alive.Clear();
+        _frame.Alive.AddRange(analysis.Alive);
+        _frame.Detections.Clear();
+        _frame.Detections.AddRange(analysis.Detections);
+    }
+
+    public void Dispose() => _health.Dispose();
+}

@@ -1,0 +1,105 @@
+using CivicLens.Domain.Geometry;
+
+namespace CivicLens.Rules.Configuration;
+
+/// <summary>
+/// The district's analytics configuration: sites, cameras with their zones, lines and rules, and signals.
+/// Loaded and validated by <see cref="ConfigLoader"/>; every key is documented in docs/configuration/.
+/// </summary>
+public sealed record CivicLensConfig
+{
+    /// <summary>IANA time zone that rule schedules are written in.</summary>
+    public TimeZoneInfo TimeZone { get; init; } = TimeZoneInfo.Utc;
+
+    public IReadOnlyList<SiteConfig> Sites { get; init; } = [];
+
+    public IReadOnlyList<CameraConfig> Cameras { get; init; } = [];
+
+    public IReadOnlyList<SignalConfig> Signals { get; init; } = [];
+
+    /// <summary>Where the configuration came from (file path), for messages.</summary>
+    public string? SourceFile { get; init; }
+
+    public CameraConfig? FindCamera(string id) => Cameras.FirstOrDefault(c => string.Equals(c.Id, id, StringComparison.Ordinal));
+}
+
+/// <summary>A place the city manages (a construction site, a station entrance, a market).</summary>
+public sealed record SiteConfig(string Id, string Name, string? Kind);
+
+public sealed record CameraConfig
+{
+    public required string Id { get; init; }
+
+    /// <summary>File, rtsp:// or http(s):// source; optional when the source is given on the command line.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>The resolution zones and lines are drawn in. A stream of another size is scaled when its aspect matches, otherwise rules pause.</summary>
+    public required int Width { get; init; }
+
+    public required int Height { get; init; }
+
+    /// <summary>Default site for this camera's zones.</summary>
+    public string? Site { get; init; }
+
+    public IReadOnlyList<ZoneConfig> Zones { get; init; } = [];
+
+    public IReadOnlyList<LineConfig> Lines { get; init; } = [];
+
+    public IReadOnlyList<RuleConfig> Rules { get; init; } = [];
+
+    public HealthConfig Health { get; init; } = new();
+}
+
+/// <summary>A named polygon in the camera's pixels; objects are inside when their ground point (bottom centre) is.</summary>
+public sealed record ZoneConfig(string Id, Polygon Polygon, string? Site);
+
+/// <summary>
+/// A counting line from <see cref="From"/> to <see cref="To"/>. Crossings towards the side holding
+/// <see cref="InPoint"/> are "in", the others "out".
+/// </summary>
+public sealed record LineConfig(string Id, PointF From, PointF To, PointF InPoint, string? Site);
+
+/// <summary>When a camera counts as offline and how tampering is judged.</summary>
+public sealed record HealthConfig
+{
+    /// <summary>A source that stays unreadable this long raises <c>camera.offline</c> (shorter blips are only counted).</summary>
+    public TimeSpan OfflineAfter { get; init; } = TimeSpan.FromSeconds(10);
+
+    public bool Tamper { get; init; } = true;
+
+    /// <summary>A tamper condition must last this long before it is reported.</summary>
+    public TimeSpan TamperAfter { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>A signal (e.g. a pedestrian light) whose state rules read: from a fixed cycle, or pushed from outside.</summary>
+public sealed record SignalConfig
+{
+    public required string Id { get; init; }
+
+    /// <summary>Cycle length for a scheduled signal; null for an external one.</summary>
+    public TimeSpan? Cycle { get; init; }
+
+    /// <summary>Red phases inside the cycle, as offsets from the cycle start.</summary>
+    public IReadOnlyList<(TimeSpan From, TimeSpan To)> Red { get; init; } = [];
+
+    /// <summary>Offset of the cycle start from the stream start (scheduled signals on recorded footage) or from midnight.</summary>
+    public TimeSpan Offset { get; init; }
+
+    /// <summary>An external signal not updated for this long is unknown: rules reading it pause and report degraded.</summary>
+    public TimeSpan MaxAge { get; init; } = TimeSpan.FromSeconds(5);
+
+    public bool IsExternal => Cycle is null;
+}
+
+/// <summary>A weekly time window in the configuration's time zone; <see cref="To"/> before <see cref="From"/> spans midnight.</summary>
+public sealed record ScheduleWindow(IReadOnlySet<DayOfWeek> Days, TimeOnly From, TimeOnly To)
+{
+    public bool Contains(DateTimeOffset at, TimeZoneInfo zone)
+    {
+        var local = TimeZoneInfo.ConvertTime(at, zone);
+        var time = TimeOnly.FromDateTime(local.DateTime);
+        if (From <= To) return Days.Contains(local.DayOfWeek) && time >= From && time < To;
+        // Overnight: the part after midnight belongs to the previous day's window.
+        return (Days.Contains(local.DayOfWeek) && time >= From) || (Days.Contains(local.AddDays(-1).DayOfWeek) && time < To);
+    }
+}
