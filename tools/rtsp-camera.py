@@ -6,7 +6,8 @@
 A decoder pipeline plays the file in real time (scaled down and resampled, so it stays cheap), seeking back to
 the start at every end of stream, into an intervideosink. The RTSP server's one shared media reads that channel
 with intervideosrc and encodes it (x264 zerolatency, ultrafast, a key frame every second) for every client.
-Prints "READY rtsp://127.0.0.1:PORT/PATH" once listening; exits 0 on SIGTERM or SIGINT. Listens on 127.0.0.1
+Prints "READY rtsp://127.0.0.1:PORT/PATH" once listening; exits 0 on SIGTERM or SIGINT. SIGUSR1 covers the
+lens (the picture turns black, the stream goes on) and SIGUSR2 uncovers it, for the tamper tests. Listens on 127.0.0.1
 only. Needs Debian's python3-gi and gir1.2-gst-rtsp-server-1.0 (tools/setup.sh --test installs them).
 """
 
@@ -55,7 +56,7 @@ def main():
 
     # The file, decoded in real time (the sink syncs to the clock) and looped by seeking back at each end.
     decoder = Gst.parse_launch(
-        f"filesrc name=file ! decodebin ! videoconvert ! videoscale ! videorate ! {caps} "
+        f"filesrc name=file ! decodebin ! videoconvert ! videobalance name=lens ! videoscale ! videorate ! {caps} "
         f"! intervideosink channel={CHANNEL} sync=true")
     decoder.get_by_name("file").set_property("location", os.path.abspath(args.file))
 
@@ -103,6 +104,17 @@ def main():
 
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, on_signal)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, on_signal)
+
+    lens = decoder.get_by_name("lens")
+
+    def cover(covered):
+        # A hand or a bag over the lens: no light, no detail.
+        lens.set_property("brightness", -1.0 if covered else 0.0)
+        lens.set_property("contrast", 0.0 if covered else 1.0)
+        return GLib.SOURCE_CONTINUE
+
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, lambda: cover(True))
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR2, lambda: cover(False))
 
     print(f"READY rtsp://127.0.0.1:{server.get_bound_port()}{mount}", flush=True)
     try:

@@ -13,8 +13,9 @@ internal static class DemoCommand
     public static Command Create()
     {
         var fps = new Option<double?>("--fps") { Description = "Frames per second to analyse (default: every frame)" };
+        var config = new Option<string?>("--config") { Description = "Zones and rules drawn on the sample (e.g. samples/vtest.yaml)" };
         var verbose = CommonOptions.Verbose();
-        var command = new Command("demo", "Analyse the bundled sample footage and summarise what was found") { fps, verbose };
+        var command = new Command("demo", "Analyse the bundled sample footage and summarise what was found") { fps, config, verbose };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var home = CivicLensHome.Resolve();
@@ -37,7 +38,8 @@ internal static class DemoCommand
                 var summary = await AnalysisRunner.RunAsync(new AnalysisOptions
                 {
                     Source = home.SampleVideo,
-                    CameraName = "sample-walkway",
+                    CameraName = parse.GetValue(config) is null ? "sample-walkway" : null,
+                    ConfigPath = parse.GetValue(config),
                     ModelsDirectory = home.ModelsDirectory,
                     SnapshotDirectory = snapshots,
                     SampleFps = parse.GetValue(fps),

@@ -7,4 +7,5 @@ root.Subcommands.Add(AnalyzeCommand.Create());
 root.Subcommands.Add(ModelsCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(AccuracyCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -3,9 +3,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using CivicLens.TestSupport;
 
-namespace CivicLens.Media.Tests.Support;
+namespace CivicLens.TestSupport;
 
 /// <summary>
 /// A real RTSP camera (tools/rtsp-camera.py, gst-rtsp-server) serving a file in a loop on 127.0.0.1. Tests kill it
@@ -97,6 +96,12 @@ public sealed class RtspCamera : IAsyncDisposable
         await SignalAsync("CONT");
         _paused = false;
     }
+
+    /// <summary>SIGUSR1: something covers the lens (the picture goes black) while the stream goes on.</summary>
+    public Task CoverLensAsync() => SignalAsync("USR1");
+
+    /// <summary>SIGUSR2: the cover is taken off again.</summary>
+    public Task UncoverLensAsync() => SignalAsync("USR2");
 
     /// <summary>SIGTERM, then waits for the server to exit on its own; returns its exit code.</summary>
     public async Task<int> StopAsync(TimeSpan timeout)
