@@ -16,7 +16,7 @@ public sealed class PpeRule : RuleEvaluator
     /// <summary>Labels of items worn on the head; everything else is looked for on the torso.</summary>
     private static readonly HashSet<string> HeadItems = new(StringComparer.OrdinalIgnoreCase)
     {
-        "helmet", "hardhat", "hard-hat", "hard_hat", "hard hat", "head_helmet", "safety helmet",
+        "helmet", "hardhat", "hard-hat", "hard_hat", "hard hat", "head_helmet", "safety helmet", "hat",
     };
 
     private readonly PpeRuleConfig _rule;

@@ -1,16 +1,352 @@
 using CivicLens.Rules.Configuration;
 using CivicLens.Rules.Engine;
+using CivicLens.Rules.Scene;
 
 namespace CivicLens.Rules.Evaluators;
 
-/// <summary>SKELETON (helper fills in): lasting change in a zone against the learned background.</summary>
+/// <summary>
+/// Left objects, dumped waste, a new poster: a lasting change in a zone against a learned background that no
+/// tracked object explains. The zone is read as small grey cells (about 1/4 of the configured resolution). Per cell:
+/// <list type="bullet">
+/// <item>the long-term background is learned during <see cref="SceneChangeRuleConfig.Learn"/> from values that held
+/// still, then follows slow drift only where the cell shows background;</item>
+/// <item>a cell is changed when it differs from the background by more than
+/// <see cref="SceneChangeRuleConfig.PixelThreshold"/> AND has held the same value for <see cref="StableFor"/>
+/// (a walker never holds still that long); the change is dated from when the value settled;</item>
+/// <item>cells under live tracks (with a margin) are neither judged nor learned: their state is held, so a person
+/// stepping in front of a bag neither clears nor starts anything.</item>
+/// </list>
+/// Global lighting (clouds, exposure) is taken out first: the median brightness ratio of the zone's background
+/// cells against the background scales every cell back. When changed cells dated at least
+/// <see cref="SceneChangeRuleConfig.After"/> ago cover more than <see cref="SceneChangeRuleConfig.MinChangedFraction"/>
+/// of the zone, <c>scene.change</c> starts (box around them); it ends, detail <c>cleared</c>, once the cells went
+/// back to the background. Nothing is allocated per frame on the steady path.
+/// </summary>
 public sealed class SceneChangeRule : RuleEvaluator
 {
+    /// <summary>A value must hold this long to count (a walker or a waving flag does not).</summary>
+    public static TimeSpan StableFor { get; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>During learning, a value held this long is taken as background.</summary>
+    private static readonly TimeSpan LearnStable = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>The zone must look like the background this long before the condition ends.</summary>
+    private static readonly TimeSpan ClearAfter = TimeSpan.FromSeconds(2);
+
+    /// <summary>Time constant of the background's drift (lighting through the day, shadows).</summary>
+    private const float BackgroundTauSeconds = 60f;
+
+    private const float TrackMargin = 0.15f;
+    private const int ClearFrames = 3;
+    private const long None = long.MinValue;
+
+    private readonly SceneChangeRuleConfig _rule;
+    private readonly ZoneGrid _grid;
+    private readonly IlluminationGain _gain = new();
+    private readonly bool[]? _classes;
+    private readonly float _threshold;
+    private readonly float _stableTolerance;
+    private readonly float[] _grey;
+    private readonly float[] _norm;
+    private readonly float[] _background;
+    private readonly float[] _candidate;
+    private readonly long[] _stableSince;
+    private readonly long[] _changedSince;
+    private readonly byte[] _clearRun;
+    private readonly bool[] _known;
+    private readonly bool[] _occluded;
+    private readonly bool[] _use;
+    private readonly bool[] _counted;
+    private TimeSpan? _learnStart;
+    private TimeSpan _last;
+    private float _lighting = 1f;
+    private Guid? _incident;
+    private TimeSpan _incidentSince;
+    private Domain.Geometry.BoxF _incidentBox;
+    private float _incidentConfidence;
+    private TimeSpan? _clearSince;
+
     public SceneChangeRule(SceneChangeRuleConfig rule, CameraContext context) : base(rule, context)
     {
+        _rule = rule;
+        _grid = new ZoneGrid(context.Zone(rule.Zone).Polygon, context.Camera.Width, context.Camera.Height);
+        _threshold = rule.PixelThreshold;
+        _stableTolerance = MathF.Max(6f, rule.PixelThreshold / 3f);
+        // Classes name the tracks that explain a change (their cells are masked); none named: every track does.
+        if (rule.Classes.Count > 0)
+        {
+            _classes = new bool[context.Labels.Count];
+            for (var id = 0; id < _classes.Length; id++) _classes[id] = AcceptsClass(id);
+        }
+
+        var n = _grid.Length;
+        _grey = new float[n];
+        _norm = new float[n];
+        _background = new float[n];
+        _candidate = new float[n];
+        _stableSince = new long[n];
+        _changedSince = new long[n];
+        _clearRun = new byte[n];
+        _known = new bool[n];
+        _occluded = new bool[n];
+        _use = new bool[n];
+        _counted = new bool[n];
     }
+
+    public override string? Degraded => _grid.InsideCount == 0 ? $"zone '{_rule.Zone}' lies outside the view" : null;
+
+    /// <summary>True once the background has been learned.</summary>
+    public bool Learned { get; private set; }
+
+    /// <summary>Share of the zone changed for at least <see cref="SceneChangeRuleConfig.After"/>, after the last frame.</summary>
+    public float ChangedFraction { get; private set; }
+
+    /// <summary>True while a <c>scene.change</c> condition is open.</summary>
+    public bool Open => _incident is not null;
 
     public override void Evaluate(RuleFrame frame, List<RuleEvent> output)
     {
+        if (frame.Frame is not { } image || _grid.InsideCount == 0) return;
+        var now = frame.StreamTime;
+        _grid.Sample(image, _grey);
+        if (_learnStart is null) StartLearning(now);
+        var dt = (float)Math.Clamp((now - _last).TotalSeconds, 0, 2);
+        _last = now;
+
+        // Live tracks explain what they cover. Without detection this frame the alive tracks still stand where they were.
+        Array.Clear(_occluded);
+        _grid.MarkTracks(frame.Alive, _classes, TrackMargin, _occluded);
+        _grid.MarkTracks(frame.Tracks, _classes, TrackMargin, _occluded);
+
+        UpdateLighting();
+        var learning = now - _learnStart!.Value < _rule.Learn;
+        UpdateCells(now, dt, learning);
+        if (learning) return;
+        Learned = true;
+        Judge(frame, output);
+    }
+
+    /// <summary>
+    /// The zone as it looks now with the changed cells as the problem region and the learned background as the clean
+    /// picture: keep it with an open incident and hand it to a <see cref="ZoneSnapshotComparer"/> built for the same
+    /// zone to confirm later that the problem has gone. Null before the background is learned.
+    /// </summary>
+    public ZonePatch? CaptureIncident()
+    {
+        if (!Learned) return null;
+        var region = new bool[_grid.Length];
+        var visible = new bool[_grid.Length];
+        for (var i = 0; i < _grid.Length; i++)
+        {
+            region[i] = _grid.Inside[i] && _changedSince[i] != None;
+            visible[i] = _grid.Inside[i] && !_occluded[i];
+        }
+
+        return new ZonePatch(_grid.Cols, _grid.Rows, (float[])_norm.Clone(), (float[])_background.Clone(), region, visible, _last);
+    }
+
+    /// <summary>Builds the comparer that matches this rule's cells and threshold (for <see cref="CaptureIncident"/>'s patches).</summary>
+    public ZoneSnapshotComparer CreateComparer() =>
+        new(Context.Zone(_rule.Zone).Polygon, Context.Camera.Width, Context.Camera.Height, _rule.PixelThreshold);
+
+    public override void Suspend(RuleFrame frame, List<RuleEvent> output) => Restart(frame, "outside the rule's schedule", output);
+
+    public override void Complete(RuleFrame frame, List<RuleEvent> output) => Restart(frame, "stream ended or restarted", output);
+
+    private void StartLearning(TimeSpan now)
+    {
+        _learnStart = now;
+        _last = now;
+        _lighting = 1f;
+        Learned = false;
+        for (var i = 0; i < _grid.Length; i++)
+        {
+            _background[i] = _grey[i];
+            _candidate[i] = _grey[i];
+            _norm[i] = _grey[i];
+            _stableSince[i] = now.Ticks;
+            _changedSince[i] = None;
+            _clearRun[i] = 0;
+            _known[i] = false;
+        }
+    }
+
+    /// <summary>The zone's lighting against the background, from cells that show background and are in view.</summary>
+    private void UpdateLighting()
+    {
+        for (var i = 0; i < _grid.Length; i++) _use[i] = _grid.Inside[i] && !_occluded[i] && _changedSince[i] == None;
+        if (_gain.Estimate(_grey, _background, _use, Math.Max(16, _grid.InsideCount / 10)) is { } gain) _lighting = gain;
+    }
+
+    private void UpdateCells(TimeSpan now, float dt, bool learning)
+    {
+        var ticks = now.Ticks;
+        var stableTicks = StableFor.Ticks;
+        var learnTicks = LearnStable.Ticks;
+        var alpha = MathF.Min(1f, dt / BackgroundTauSeconds);
+        for (var i = 0; i < _grid.Length; i++)
+        {
+            if (!_grid.Inside[i]) continue;
+            var v = IlluminationGain.Normalise(_grey[i], _lighting);
+            _norm[i] = v;
+            if (_occluded[i])
+            {
+                // Hidden behind a track: judge nothing, hold the state; stillness is measured afresh once in view.
+                _candidate[i] = v;
+                _stableSince[i] = ticks;
+                continue;
+            }
+
+            if (MathF.Abs(v - _candidate[i]) <= _stableTolerance)
+            {
+                _candidate[i] += (v - _candidate[i]) * 0.25f;
+            }
+            else
+            {
+                _candidate[i] = v;
+                _stableSince[i] = ticks;
+            }
+
+            var still = ticks - _stableSince[i];
+            if (learning || !_known[i])
+            {
+                if (still >= learnTicks)
+                {
+                    _background[i] = _candidate[i];
+                    _known[i] = true;
+                }
+                else if (!_known[i])
+                {
+                    _background[i] = v;
+                }
+
+                continue;
+            }
+
+            var diff = MathF.Abs(_candidate[i] - _background[i]);
+            if (diff > _threshold && still >= stableTicks)
+            {
+                if (_changedSince[i] == None) _changedSince[i] = _stableSince[i];
+                _clearRun[i] = 0;
+            }
+            else if (MathF.Abs(v - _background[i]) < 0.7f * _threshold)
+            {
+                if (_clearRun[i] < ClearFrames) _clearRun[i]++;
+                if (_clearRun[i] >= ClearFrames) _changedSince[i] = None;
+                if (_changedSince[i] == None) _background[i] += (v - _background[i]) * alpha;
+            }
+            else
+            {
+                _clearRun[i] = 0;
+                // A background cell drifting slowly (a shadow creeping in) is followed while it holds still.
+                if (_changedSince[i] == None && diff <= _threshold && still >= stableTicks) _background[i] += (_candidate[i] - _background[i]) * alpha;
+            }
+        }
+    }
+
+    private void Judge(RuleFrame frame, List<RuleEvent> output)
+    {
+        var now = frame.StreamTime;
+        var afterTicks = _rule.After.Ticks;
+        var cols = _grid.Cols;
+        int changed = 0, lasting = 0;
+        int c0 = int.MaxValue, r0 = int.MaxValue, c1 = -1, r1 = -1;
+        var oldest = now.Ticks;
+        var excess = 0f;
+        for (var r = 0; r < _grid.Rows; r++)
+        {
+            for (var c = 0; c < cols; c++)
+            {
+                var i = r * cols + c;
+                _counted[i] = false;
+                if (!_grid.Inside[i] || _changedSince[i] == None) continue;
+                // A lone cell is noise: a change needs changed neighbours (two of eight).
+                if (ChangedNeighbours(c, r) < 2) continue;
+                changed++;
+                if (now.Ticks - _changedSince[i] < afterTicks) continue;
+                lasting++;
+                _counted[i] = true;
+                oldest = Math.Min(oldest, _changedSince[i]);
+                excess += Math.Clamp((MathF.Abs(_candidate[i] - _background[i]) - _threshold) / _threshold, 0f, 1f);
+                c0 = Math.Min(c0, c);
+                c1 = Math.Max(c1, c);
+                r0 = Math.Min(r0, r);
+                r1 = Math.Max(r1, r);
+            }
+        }
+
+        var needed = Math.Max(2f, _rule.MinChangedFraction * _grid.InsideCount);
+        ChangedFraction = (float)lasting / _grid.InsideCount;
+        if (_incident is null)
+        {
+            if (lasting > needed && !CoolingDown(now))
+            {
+                Fired(now);
+                var id = NewId(0, "start", now);
+                _incident = id;
+                _incidentSince = TimeSpan.FromTicks(oldest);
+                _incidentBox = _grid.CellsToBox(c0, r0, c1, r1);
+                _incidentConfidence = Math.Clamp(0.5f + 0.5f * excess / lasting, 0f, 1f);
+                _clearSince = null;
+                output.Add(NewEvent("scene.change", EventPhase.Start, id, frame, zone: _rule.Zone) with
+                {
+                    IncidentId = id, Box = _incidentBox, Confidence = _incidentConfidence, Duration = now - _incidentSince,
+                    Detail = $"{ChangedFraction * 100:0.#}% of the zone changed",
+                });
+            }
+
+            return;
+        }
+
+        if (changed > needed * 0.5f)
+        {
+            _clearSince = null;
+            return;
+        }
+
+        _clearSince ??= now;
+        if (now - _clearSince.Value >= ClearAfter) End(frame, "cleared", _clearSince.Value, output);
+    }
+
+    private int ChangedNeighbours(int c, int r)
+    {
+        var n = 0;
+        for (var dr = -1; dr <= 1; dr++)
+        {
+            var rr = r + dr;
+            if ((uint)rr >= (uint)_grid.Rows) continue;
+            for (var dc = -1; dc <= 1; dc++)
+            {
+                var cc = c + dc;
+                if ((dr == 0 && dc == 0) || (uint)cc >= (uint)_grid.Cols) continue;
+                if (_changedSince[rr * _grid.Cols + cc] != None) n++;
+            }
+        }
+
+        return n;
+    }
+
+    private void End(RuleFrame frame, string detail, TimeSpan endedAt, List<RuleEvent> output)
+    {
+        if (_incident is { } incident)
+        {
+            output.Add(NewEvent("scene.change", EventPhase.End, NewId(0, "end", frame.StreamTime), frame, zone: _rule.Zone) with
+            {
+                IncidentId = incident, Box = _incidentBox, Confidence = _incidentConfidence,
+                Duration = endedAt - _incidentSince, Detail = detail,
+            });
+        }
+
+        _incident = null;
+        _clearSince = null;
+    }
+
+    /// <summary>Ends the open condition and learns the scene afresh (the view may have changed meanwhile).</summary>
+    private void Restart(RuleFrame frame, string detail, List<RuleEvent> output)
+    {
+        End(frame, detail, frame.StreamTime, output);
+        _learnStart = null;
+        Learned = false;
+        ChangedFraction = 0;
     }
 }

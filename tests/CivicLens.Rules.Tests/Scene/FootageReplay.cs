@@ -1,0 +1,96 @@
+using CivicLens.Domain.Detection;
+using CivicLens.Domain.Frames;
+using CivicLens.Media;
+using CivicLens.Rules.Configuration;
+using CivicLens.Rules.Engine;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CivicLens.Rules.Tests.Scene;
+
+/// <summary>
+/// Plays a clip through a camera's rule engine the way the pipeline does, decoded by the real
+/// <see cref="FfmpegFrameSource"/> at 5 fps. No detector runs: every frame is "detected" with no tracks, so the
+/// rules see walkers as raw pixels (in the real pipeline their boxes are masked as well).
+/// </summary>
+internal static class FootageReplay
+{
+    public static readonly DateTimeOffset Epoch = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
+
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
+
+    /// <summary>The sample camera (768x576) with the plaza and lawn zones of samples/vtest.yaml and the given rules.</summary>
+    public static CivicLensConfig Config(string rules, bool tamper = false) => ConfigLoader.Parse($$"""
+        cameras:
+          - id: vtest
+            resolution: [768, 576]
+            zones:
+              - id: plaza
+                polygon: [[0, 176], [170, 200], [300, 206], [448, 196], [600, 140], [768, 120], [768, 492], [560, 410], [430, 345], [300, 290], [160, 256], [0, 242]]
+              - id: lawn
+                polygon: [[0, 242], [160, 256], [300, 290], [430, 345], [560, 410], [768, 492], [768, 576], [0, 576]]
+            health:
+              tamper: {{(tamper ? "true" : "false")}}
+            rules:
+        {{string.Join("\n", rules.Split('\n').Select(l => "      " + l))}}
+        """, "scene-test.yaml");
+
+    /// <summary>
+    /// Runs the whole clip; <paramref name="observe"/> sees every frame after the engine (the frame is released after).
+    /// Ends with <see cref="CameraRuleEngine.Complete"/>, as the pipeline does at the end of a file.
+    /// </summary>
+    public static async Task<List<RuleEvent>> RunAsync(
+        string clip, CivicLensConfig config, int? outputWidth = null, Action<CameraRuleEngine, RuleFrame, List<RuleEvent>>? observe = null)
+    {
+        var engine = new CameraRuleEngine(config.Cameras[0], config, ModelLabels.Coco80, new SignalBoard(config.Signals));
+        var events = new List<RuleEvent>();
+        var input = new RuleFrame { Detected = true };
+        await using var source = new FfmpegFrameSource(
+            new FrameSourceOptions { Name = "vtest", Uri = clip, SampleFps = 5, OutputWidth = outputWidth, PoolCapacity = 4 },
+            TimeProvider.System, NullLoggerFactory.Instance);
+        await Task.Run(async () =>
+        {
+            while (await source.ReadAsync(CancellationToken.None) is { } frame)
+            {
+                try
+                {
+                    input.Frame = frame;
+                    input.StreamTime = frame.StreamTime;
+                    input.At = Epoch + frame.StreamTime;
+                    engine.Process(input, events);
+                    observe?.Invoke(engine, input, events);
+                }
+                finally
+                {
+                    input.Frame = null;
+                    frame.Release();
+                }
+            }
+        }).WaitAsync(Bound);
+        engine.Complete(input, events);
+        return events;
+    }
+
+    /// <summary>Frames of a clip at the given stream times (5 fps), copied out of the pool.</summary>
+    public static async Task<Dictionary<double, Frame>> FramesAtAsync(string clip, params double[] seconds)
+    {
+        var wanted = new Dictionary<double, Frame>();
+        await using var source = new FfmpegFrameSource(
+            new FrameSourceOptions { Name = "vtest", Uri = clip, SampleFps = 5, PoolCapacity = 4 }, TimeProvider.System, NullLoggerFactory.Instance);
+        await Task.Run(async () =>
+        {
+            while (await source.ReadAsync(CancellationToken.None) is { } frame)
+            {
+                foreach (var s in seconds.Where(s => Math.Abs(frame.StreamTime.TotalSeconds - s) < 0.05))
+                {
+                    var copy = Frame.CreateDetached(frame.Width, frame.Height);
+                    frame.Pixels.CopyTo(copy.Pixels, 0);
+                    copy.StreamTime = frame.StreamTime;
+                    wanted[s] = copy;
+                }
+
+                frame.Release();
+            }
+        }).WaitAsync(Bound);
+        return wanted;
+    }
+}
