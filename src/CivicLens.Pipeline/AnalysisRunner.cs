@@ -25,6 +25,9 @@ public sealed record AnalysisOptions
 
     public required string ModelsDirectory { get; init; }
 
+    /// <summary>Another detector (NanoDet output layout, labels in a manifest beside it) instead of the bundled one.</summary>
+    public string? DetectorPath { get; init; }
+
     public string? SnapshotDirectory { get; init; }
 
     /// <summary>Frames per second to analyse; null analyses every decoded frame.</summary>
@@ -97,6 +100,7 @@ public static class AnalysisRunner
     {
         var detectorOptions = DefaultDetectorOptions(options.ModelsDirectory) with
         {
+            ModelPath = options.DetectorPath ?? Path.Combine(options.ModelsDirectory, DetectorFile),
             MaxBatchSize = options.BatchSize,
             IntraOpThreads = options.IntraOpThreads,
             AllowSpinning = options.AllowSpinning,
