@@ -10,7 +10,11 @@ internal static class AnalyzeCommand
 {
     public static Command Create()
     {
-        var source = new Argument<string>("source") { Description = "Video file, rtsp:// or http(s):// stream" };
+        var source = new Argument<string?>("source")
+        {
+            Description = "Video file, rtsp:// or http(s):// stream (omit with --config to run every configured camera from its source)",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var snapshot = new Option<string?>("--snapshot") { Description = "Write redacted, annotated frames of events to this folder" };
         var fps = new Option<double?>("--fps") { Description = "Frames per second to analyse (default: every frame)" };
         var name = new Option<string?>("--camera") { Description = "Camera name used in output (default: from the source)" };
@@ -37,7 +41,7 @@ internal static class AnalyzeCommand
             using var loggers = Logging.Create(parse.GetValue(verbose));
             var options = new AnalysisOptions
             {
-                Source = parse.GetValue(source)!,
+                Source = parse.GetValue(source),
                 CameraName = parse.GetValue(name),
                 ModelsDirectory = parse.GetValue(models)!,
                 SnapshotDirectory = parse.GetValue(snapshot),

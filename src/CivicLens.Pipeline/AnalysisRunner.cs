@@ -15,10 +15,14 @@ using Microsoft.Extensions.Logging;
 
 namespace CivicLens.Pipeline;
 
-/// <summary>What <c>civiclens analyze</c> runs: one source through the whole pipeline.</summary>
+/// <summary>
+/// What <c>civiclens analyze</c> runs: one source through the whole pipeline, or, with a configuration and no
+/// source, every configured camera that has one (sharing one detector).
+/// </summary>
 public sealed record AnalysisOptions
 {
-    public required string Source { get; init; }
+    /// <summary>File or stream; null runs every camera of <see cref="ConfigPath"/> from its configured source.</summary>
+    public string? Source { get; init; }
 
     /// <summary>The camera's name in output; defaults to the file name or host (never the URL with credentials).</summary>
     public string? CameraName { get; init; }
@@ -111,7 +115,8 @@ public static class AnalysisRunner
         };
         var labels = LoadLabels(detectorOptions.ModelPath);
         // Rules are checked against the configuration and the model before any frame is decoded.
-        var rules = options.ConfigPath is null ? null : LoadRules(options, labels);
+        var config = options.ConfigPath is null ? null : ConfigLoader.LoadFile(options.ConfigPath);
+        var cameras = PlanCameras(options, config, labels);
 
         // Fail on an unwritable snapshot folder before decoding a single frame.
         using var faces = options.UseFaceDetector && options.SnapshotDirectory is not null
@@ -123,51 +128,62 @@ public static class AnalysisRunner
             ? null
             : new SnapshotWriter(options.SnapshotDirectory, redactor, loggers.CreateLogger<SnapshotWriter>());
 
-        using var detector = new NanoDetDetector(detectorOptions, labels, loggers.CreateLogger<NanoDetDetector>());
+        using var detector = new NanoDetDetector(detectorOptions with { MaxBatchSize = Math.Max(options.BatchSize, cameras.Count) }, labels,
+            loggers.CreateLogger<NanoDetDetector>());
         await using var batching = new BatchingDetector(detector);
-        var name = options.CameraName ?? rules?.Camera.Id ?? SourceNames.FromUri(options.Source);
-        await using var source = new FfmpegFrameSource(new FrameSourceOptions
-        {
-            Name = name,
-            Uri = options.Source,
-            SampleFps = options.SampleFps,
-            MaxReconnectAttempts = options.MaxReconnectAttempts,
-            Loop = options.Loop,
-        }, time, loggers);
-
         await using var writer = new AnalysisWriter(output, labels, snapshots)
         {
-            WriteTracks = options.WriteTracks, WriteObjectEvents = rules is null,
+            WriteTracks = options.WriteTracks, WriteObjectEvents = config is null,
         };
-        using var health = rules is null ? null : new CameraHealthMonitor(rules.Value.Camera, time, e => RulesObserver.WriteHealthEvent(writer, e));
-        using var rulesObserver = rules is null ? null : new RulesObserver(writer, rules.Value.Engine, health!);
-        options.OnSignals?.Invoke(rules?.Signals ?? new SignalBoard([]));
+        var signals = new SignalBoard(config?.Signals ?? []);
+        options.OnSignals?.Invoke(signals);
+        var evidence = config is null ? null : new SiteEvidence(config.Cameras);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        IPipelineObserver inner = rulesObserver is null ? writer : rulesObserver;
-        IPipelineObserver observer = options.MaxFrames is { } max ? new FrameLimit(inner, max, stop) : inner;
-        var pipeline = new CameraPipeline(source, batching, new MotionGate(new MotionGateOptions()), redactor, observer,
-            new CameraPipelineOptions { UseMotionGate = options.UseMotionGate, Tracker = TrackerDefaults.For(labels) }, loggers.CreateLogger<CameraPipeline>());
+        var limit = options.MaxFrames is { } max ? new FrameBudget(max * cameras.Count, stop) : null;
+
+        var runs = new List<CameraRun>();
         try
         {
-            await pipeline.RunAsync(stop.Token);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            // The frame limit was reached.
+            foreach (var (name, uri, camera) in cameras)
+            {
+                var source = new FfmpegFrameSource(new FrameSourceOptions
+                {
+                    Name = name, Uri = uri, SampleFps = options.SampleFps, MaxReconnectAttempts = options.MaxReconnectAttempts, Loop = options.Loop,
+                }, time, loggers);
+                CameraHealthMonitor? health = null;
+                RulesObserver? rules = null;
+                if (camera is not null)
+                {
+                    health = new CameraHealthMonitor(camera, time, e => RulesObserver.WriteHealthEvent(writer, e));
+                    rules = new RulesObserver(writer, new CameraRuleEngine(camera, config!, labels, signals), health, evidence);
+                }
+
+                IPipelineObserver observer = rules is null ? writer : rules;
+                if (limit is not null) observer = new FrameLimit(observer, limit);
+                var pipeline = new CameraPipeline(source, batching, new MotionGate(new MotionGateOptions()), redactor, observer,
+                    new CameraPipelineOptions { UseMotionGate = options.UseMotionGate, Tracker = TrackerDefaults.For(labels) },
+                    loggers.CreateLogger<CameraPipeline>());
+                runs.Add(new CameraRun(source, pipeline, rules, health));
+            }
+
+            // Every camera runs until its source ends; a failing camera fails the run once the others have stopped.
+            var tasks = runs.Select(r => RunOneAsync(r, stop, cancellationToken)).ToList();
+            var pending = tasks.ToList();
+            while (pending.Count > 0)
+            {
+                var done = await Task.WhenAny(pending);
+                pending.Remove(done);
+                if (done.IsFaulted) await stop.CancelAsync();
+            }
+
+            await Task.WhenAll(tasks);
         }
         finally
         {
-            // Whatever stopped the run (end of file, frame limit, Ctrl-C, a dead camera), flush counts and close
-            // open conditions. If the output itself is what failed there is nowhere left to write them.
-            if (rulesObserver is not null)
+            foreach (var r in runs)
             {
-                try
-                {
-                    await rulesObserver.CompleteAsync(CancellationToken.None);
-                }
-                catch (IOException)
-                {
-                }
+                r.Rules?.Dispose();
+                await r.Source.DisposeAsync();
             }
         }
 
@@ -175,37 +191,117 @@ public static class AnalysisRunner
         return writer.Summary;
     }
 
-    private static (CameraConfig Camera, CameraRuleEngine Engine, SignalBoard Signals)? LoadRules(AnalysisOptions options, ModelLabels labels)
+    private sealed record CameraRun(FfmpegFrameSource Source, CameraPipeline Pipeline, RulesObserver? Rules, CameraHealthMonitor? Health);
+
+    private static async Task RunOneAsync(CameraRun run, CancellationTokenSource stop, CancellationToken cancellationToken)
     {
-        var config = ConfigLoader.LoadFile(options.ConfigPath!);
-        CameraConfig? camera;
-        if (options.CameraName is { } wanted)
+        try
         {
-            camera = config.FindCamera(wanted)
-                ?? throw new ConfigException($"Camera '{wanted}' is not in {options.ConfigPath} (cameras: {string.Join(", ", config.Cameras.Select(c => c.Id))}).");
+            await run.Pipeline.RunAsync(stop.Token);
         }
-        else if (config.Cameras.Count == 1)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            camera = config.Cameras[0];
+            // The frame limit was reached, or another camera failed.
+        }
+        finally
+        {
+            // Whatever stopped the run (end of file, frame limit, Ctrl-C, a dead camera), flush counts and close
+            // open conditions. If the output itself is what failed there is nowhere left to write them.
+            if (run.Rules is not null)
+            {
+                try
+                {
+                    await run.Rules.CompleteAsync(CancellationToken.None);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+    }
+
+    /// <summary>Which cameras to run: the given source (as the configured camera it shows), or every configured camera with a source.</summary>
+    private static List<(string Name, string Uri, CameraConfig? Camera)> PlanCameras(AnalysisOptions options, CivicLensConfig? config, ModelLabels labels)
+    {
+        var plan = new List<(string, string, CameraConfig?)>();
+        if (config is null)
+        {
+            if (options.Source is null) throw new ArgumentException("Give a source to analyse, or a configuration whose cameras have sources.");
+            plan.Add((options.CameraName ?? SourceNames.FromUri(options.Source), options.Source, null));
+            return plan;
+        }
+
+        if (options.Source is not null)
+        {
+            CameraConfig camera;
+            if (options.CameraName is { } wanted)
+            {
+                camera = config.FindCamera(wanted)
+                    ?? throw new ConfigException($"Camera '{wanted}' is not in {options.ConfigPath} (cameras: {string.Join(", ", config.Cameras.Select(c => c.Id))}).");
+            }
+            else if (config.Cameras.Count == 1)
+            {
+                camera = config.Cameras[0];
+            }
+            else
+            {
+                throw new ConfigException($"{options.ConfigPath} has {config.Cameras.Count} cameras; name the one this source shows with --camera.");
+            }
+
+            plan.Add((camera.Id, options.Source, camera));
         }
         else
         {
-            throw new ConfigException($"{options.ConfigPath} has {config.Cameras.Count} cameras; name the one this source shows with --camera.");
+            var missing = config.Cameras.Where(c => c.Source is null).Select(c => c.Id).ToList();
+            if (missing.Count > 0 || config.Cameras.Count == 0)
+            {
+                throw new ConfigException($"{options.ConfigPath}: without a source on the command line every camera needs a 'source' (missing: {string.Join(", ", missing)}).");
+            }
+
+            var baseDir = Path.GetDirectoryName(Path.GetFullPath(options.ConfigPath!))!;
+            foreach (var c in config.Cameras)
+            {
+                // Relative file sources are relative to the configuration file.
+                var uri = Uri.TryCreate(c.Source, UriKind.Absolute, out var u) && !u.IsFile ? c.Source! : Path.Combine(baseDir, c.Source!);
+                plan.Add((c.Id, uri, c));
+            }
         }
 
-        var signals = new SignalBoard(config.Signals);
-        return (camera, new CameraRuleEngine(camera, config, labels, signals), signals);
+        // Build every camera's engine once now, so every rule problem is reported before decoding starts.
+        var errors = new List<ConfigError>();
+        foreach (var (_, _, camera) in plan)
+        {
+            try
+            {
+                _ = new CameraRuleEngine(camera!, config, labels, new SignalBoard(config.Signals));
+            }
+            catch (ConfigException ex)
+            {
+                errors.AddRange(ex.Errors);
+            }
+        }
+
+        if (errors.Count > 0) throw new ConfigException(errors);
+        return plan;
     }
 
-    /// <summary>Stops the run after a number of frames (tests, quick looks).</summary>
-    private sealed class FrameLimit(IPipelineObserver inner, long max, CancellationTokenSource stop) : IPipelineObserver
+    /// <summary>Frames all cameras may analyse together before the run stops (tests, quick looks).</summary>
+    private sealed class FrameBudget(long max, CancellationTokenSource stop)
     {
         private long _seen;
 
+        public async ValueTask CountAsync()
+        {
+            if (Interlocked.Increment(ref _seen) >= max) await stop.CancelAsync();
+        }
+    }
+
+    private sealed class FrameLimit(IPipelineObserver inner, FrameBudget budget) : IPipelineObserver
+    {
         public async ValueTask OnFrameAsync(FrameAnalysis analysis, CancellationToken cancellationToken)
         {
             await inner.OnFrameAsync(analysis, cancellationToken);
-            if (Interlocked.Increment(ref _seen) >= max) await stop.CancelAsync();
+            await budget.CountAsync();
         }
 
         public void OnHealth(SourceHealth health) => inner.OnHealth(health);

@@ -17,13 +17,16 @@ public sealed class RulesObserver : IPipelineObserver, IDisposable
     private readonly CameraHealthMonitor _health;
     private readonly RuleFrame _frame = new();
     private readonly List<RuleEvent> _events = new(16);
+    private readonly SiteEvidence? _evidence;
+    private readonly List<SiteEvidence.Pending> _requests = new(4);
     private bool _seenFrame;
 
-    public RulesObserver(AnalysisWriter writer, CameraRuleEngine engine, CameraHealthMonitor health)
+    public RulesObserver(AnalysisWriter writer, CameraRuleEngine engine, CameraHealthMonitor health, SiteEvidence? evidence = null)
     {
         _writer = writer;
         _engine = engine;
         _health = health;
+        _evidence = evidence;
     }
 
     public async ValueTask OnFrameAsync(FrameAnalysis analysis, CancellationToken cancellationToken)
@@ -36,6 +39,18 @@ public sealed class RulesObserver : IPipelineObserver, IDisposable
         _seenFrame = true;
         _engine.Process(_frame, _events);
         await _writer.WriteRuleEventsAsync(_events, analysis, cancellationToken);
+        if (_evidence is null) return;
+        foreach (var e in _events)
+        {
+            if (AnalysisWriter.NeedsEvidence(e)) _evidence.Request(e);
+        }
+
+        // Other cameras' events at a site this camera also covers: store this camera's view of the moment.
+        _requests.Clear();
+        if (_evidence.TryTake(_engine.Camera, analysis.Frame.CapturedAt, _requests))
+        {
+            await _writer.WriteSiteEvidenceAsync(_requests, analysis, cancellationToken);
+        }
     }
 
     public void OnHealth(SourceHealth health)

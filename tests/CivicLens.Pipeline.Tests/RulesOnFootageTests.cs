@@ -58,6 +58,57 @@ public sealed class RulesOnFootageTests
         Assert.All(output.Lines.Where(l => l.GetProperty("type").GetString() == "event"), l => Assert.False(l.TryGetProperty("track", out _)));
     }
 
+    [Fact]
+    public async Task Analyze_TwoCamerasCoveringOneSite_EventCarriesTheOtherCamerasView()
+    {
+        using var dir = TestAssets.CreateTempDirectory();
+        var config = Path.Combine(dir.Path, "site.yaml");
+        await File.WriteAllTextAsync(config, $$"""
+            sites:
+              - id: plaza
+            cameras:
+              - id: north
+                source: {{TestAssets.SampleVideo}}
+                resolution: [768, 576]
+                site: plaza
+                zones:
+                  - id: service-road
+                    polygon: [[600, 40], [768, 40], [768, 120], [690, 122], [610, 110]]
+                rules:
+                  - {id: parking, type: stationary-vehicle, zone: service-road, after: 8s}
+              - id: south
+                source: {{TestAssets.SampleVideo}}
+                resolution: [768, 576]
+                zones:
+                  - id: lawn
+                    site: plaza
+                    polygon: [[0, 242], [768, 492], [768, 576], [0, 576]]
+              - id: elsewhere
+                source: {{TestAssets.SampleVideo}}
+                resolution: [768, 576]
+            """);
+        var snapshots = Path.Combine(dir.Path, "evidence");
+        var output = new LineStream();
+
+        await AnalysisRunner.RunAsync(new AnalysisOptions
+        {
+            ConfigPath = config, ModelsDirectory = TestAssets.ModelsDirectory, SnapshotDirectory = snapshots, WriteTracks = false,
+            UseFaceDetector = false, MaxFrames = 110,
+        }, output, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
+
+        var starts = output.Events("vehicle.stationary").Where(e => e.GetProperty("phase").GetString() == "start").ToList();
+        Assert.NotEmpty(starts);
+        Assert.All(starts, s => Assert.Equal("north", s.GetProperty("camera").GetString()));
+        var evidence = output.Lines.Where(l => l.GetProperty("type").GetString() == "evidence").ToList();
+        // Each start has the south camera's view of the same moment (it covers the plaza); the third camera covers no site.
+        Assert.Equal(starts.Select(s => s.GetProperty("id").GetString()).Order(), evidence.Select(e => e.GetProperty("event").GetString()).Order());
+        Assert.All(evidence, e =>
+        {
+            Assert.Equal("south", e.GetProperty("camera").GetString());
+            Assert.True(File.Exists(Path.Combine(snapshots, e.GetProperty("snapshot").GetString()!)));
+        });
+    }
+
     /// <summary>Lowest precision and recall each rule must keep on the sample (a little under what docs/accuracy.md measures).</summary>
     private static (double Precision, double Recall) Floor(string rule) => rule switch
     {

@@ -75,7 +75,7 @@ public sealed class AnalysisSummary
     }
 
     // Live tracks (bounded by what the tracker holds) and the few longest finished ones: a long run keeps no history.
-    private readonly Dictionary<long, TrackSpan> _live = [];
+    private readonly Dictionary<(string Camera, long Id), TrackSpan> _live = [];
     private readonly List<TrackSpan> _longestEnded = [];
     private const int LongestKept = 5;
 
@@ -88,18 +88,19 @@ public sealed class AnalysisSummary
         }
     }
 
-    internal void ObserveTrack(long id, string label, TimeSpan first, TimeSpan last, bool ended)
+    internal void ObserveTrack(string camera, long id, string label, TimeSpan first, TimeSpan last, bool ended)
     {
         lock (_gate)
         {
             var span = new TrackSpan(id, label, first, last);
+            // Track ids are per camera: two cameras' track 4 are different objects.
             if (!ended)
             {
-                _live[id] = span;
+                _live[(camera, id)] = span;
                 return;
             }
 
-            _live.Remove(id);
+            _live.Remove((camera, id));
             _longestEnded.Add(span);
             if (_longestEnded.Count > LongestKept)
             {

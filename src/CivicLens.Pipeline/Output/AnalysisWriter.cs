@@ -55,7 +55,7 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
             foreach (var t in analysis.Tracks)
             {
                 if (WriteTracks && t.State != TrackState.Removed) WriteTrack(analysis.Camera, frame, t);
-                Summary.ObserveTrack(t.TrackId, _labels[t.ClassId], t.FirstSeen, t.LastSeen, ended: t.State == TrackState.Removed);
+                Summary.ObserveTrack(analysis.Camera, t.TrackId, _labels[t.ClassId], t.FirstSeen, t.LastSeen, ended: t.State == TrackState.Removed);
                 if (t.State == TrackState.New)
                 {
                     Summary.CountNewTrack(_labels[t.ClassId]);
@@ -145,10 +145,49 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
     }
 
     /// <summary>Counts and flows are data, not incidents: only events an operator acts on get a snapshot.</summary>
-    private static bool NeedsEvidence(RuleEvent e) =>
+    public static bool NeedsEvidence(RuleEvent e) =>
         e.Phase is EventPhase.Start or EventPhase.Instant && e.Kind is not ("line.crossed" or "line.counts" or "rules.degraded" or "camera.offline");
 
-    private string? TryEventSnapshot(FrameAnalysis analysis, RuleEvent first)
+    /// <summary>
+    /// Stores this camera's redacted view for events that happened at a site it also covers, and writes one
+    /// <c>evidence</c> line per event naming the file.
+    /// </summary>
+    public async ValueTask WriteSiteEvidenceAsync(IReadOnlyList<SiteEvidence.Pending> requests, FrameAnalysis analysis, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        ArgumentNullException.ThrowIfNull(analysis);
+        if (_snapshots is null || requests.Count == 0) return;
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var name = TryEventSnapshot(analysis, null, requests[0].EventId, "site");
+            if (name is null) return;
+            foreach (var r in requests)
+            {
+                _json.Reset(_output);
+                _json.WriteStartObject();
+                _json.WriteString("type", "evidence");
+                _json.WriteString("event", r.EventId);
+                _json.WriteString("kind", r.Kind);
+                _json.WriteString("camera", analysis.Camera);
+                _json.WriteString("from_camera", r.FromCamera);
+                _json.WriteNumber("t", Math.Round(analysis.Frame.StreamTime.TotalSeconds, 3));
+                _json.WriteString("at", analysis.Frame.CapturedAt);
+                _json.WriteString("snapshot", name);
+                _json.WriteEndObject();
+                _json.Flush();
+                _output.WriteByte((byte)'\n');
+            }
+
+            await _output.FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private string? TryEventSnapshot(FrameAnalysis analysis, RuleEvent? first, Guid? eventId = null, string? suffix = null)
     {
         var frame = analysis.Frame;
         _annotations.Clear();
@@ -159,8 +198,9 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
             _redactionBoxes.Add(new Detection(t.Box, t.ClassId, t.Score));
         }
 
-        if (first.Box is { } box) _annotations.Add(new SnapshotAnnotation(box, $"{first.Kind} {first.Label}"));
-        var name = $"{Sanitise(analysis.Camera)}-{frame.Sequence:D7}-{first.Id.ToString("N")[..8]}.jpg";
+        if (first?.Box is { } box) _annotations.Add(new SnapshotAnnotation(box, $"{first.Kind} {first.Label}"));
+        var id = (first?.Id ?? eventId!.Value).ToString("N")[..8];
+        var name = $"{Sanitise(analysis.Camera)}-{frame.Sequence:D7}-{id}{(suffix is null ? "" : "-" + suffix)}.jpg";
         var path = _snapshots!.TryWrite(frame, _redactionBoxes, _annotations, name);
         if (path is null)
         {

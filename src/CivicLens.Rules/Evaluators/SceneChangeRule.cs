@@ -20,7 +20,11 @@ namespace CivicLens.Rules.Evaluators;
 /// cells against the background scales every cell back. When changed cells dated at least
 /// <see cref="SceneChangeRuleConfig.After"/> ago cover more than <see cref="SceneChangeRuleConfig.MinChangedFraction"/>
 /// of the zone, <c>scene.change</c> starts (box around them); it ends, detail <c>cleared</c>, once the cells went
-/// back to the background. Nothing is allocated per frame on the steady path.
+/// back to the background. Two guards keep it quiet where it would be wrong: a changed blob whose outline shows
+/// in the learned background rather than in the current picture is a ghost (someone who stood still while the scene
+/// was learned, a car that drove off) and is learned into the background, never reported; a frame where most of the
+/// view differs at once (lens covered, camera moved) is not judged, and after <see cref="RelearnAfter"/> of that the
+/// scene is learned afresh. Nothing is allocated per frame on the steady path.
 /// </summary>
 public sealed class SceneChangeRule : RuleEvaluator
 {
@@ -32,6 +36,21 @@ public sealed class SceneChangeRule : RuleEvaluator
 
     /// <summary>The zone must look like the background this long before the condition ends.</summary>
     private static readonly TimeSpan ClearAfter = TimeSpan.FromSeconds(2);
+
+    /// <summary>A view disturbed as a whole this long is learned afresh (the camera now looks elsewhere).</summary>
+    public static TimeSpan RelearnAfter { get; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>More than this share of the cells differing at once: the view as a whole changed, not the scene.</summary>
+    private const float DisturbedAbove = 0.5f;
+
+    /// <summary>Lighting darker than this share of the background's (or brighter than its inverse): the view, not the scene.</summary>
+    private const float MinLighting = 0.3f;
+
+    /// <summary>The outline test needs this many cells on the background's edges.</summary>
+    private const int MinEdgeCells = 20;
+
+    /// <summary>A blob whose outline is this much stronger in the background than in the picture is a ghost.</summary>
+    private const float GhostRatio = 1.5f;
 
     /// <summary>Time constant of the background's drift (lighting through the day, shadows).</summary>
     private const float BackgroundTauSeconds = 60f;
@@ -57,6 +76,8 @@ public sealed class SceneChangeRule : RuleEvaluator
     private readonly bool[] _occluded;
     private readonly bool[] _use;
     private readonly bool[] _counted;
+    private readonly int[] _component;
+    private readonly int[] _members;
     private TimeSpan? _learnStart;
     private TimeSpan _last;
     private float _lighting = 1f;
@@ -65,6 +86,7 @@ public sealed class SceneChangeRule : RuleEvaluator
     private Domain.Geometry.BoxF _incidentBox;
     private float _incidentConfidence;
     private TimeSpan? _clearSince;
+    private TimeSpan? _disturbedSince;
 
     public SceneChangeRule(SceneChangeRuleConfig rule, CameraContext context) : base(rule, context)
     {
@@ -91,6 +113,8 @@ public sealed class SceneChangeRule : RuleEvaluator
         _occluded = new bool[n];
         _use = new bool[n];
         _counted = new bool[n];
+        _component = new int[n];
+        _members = new int[n];
     }
 
     public override string? Degraded => _grid.InsideCount == 0 ? $"zone '{_rule.Zone}' lies outside the view" : null;
@@ -100,6 +124,9 @@ public sealed class SceneChangeRule : RuleEvaluator
 
     /// <summary>Share of the zone changed for at least <see cref="SceneChangeRuleConfig.After"/>, after the last frame.</summary>
     public float ChangedFraction { get; private set; }
+
+    /// <summary>Diagnostics: shares of the cells in view, and of the background's edge cells, that differed in the last frame.</summary>
+    internal (float Cells, float Edges) LastDisturbance { get; private set; }
 
     /// <summary>True while a <c>scene.change</c> condition is open.</summary>
     public bool Open => _incident is not null;
@@ -120,9 +147,16 @@ public sealed class SceneChangeRule : RuleEvaluator
 
         UpdateLighting();
         var learning = now - _learnStart!.Value < _rule.Learn;
+        if (!learning && Disturbed(now))
+        {
+            if (now - _disturbedSince!.Value >= RelearnAfter) StartLearning(now);
+            return;
+        }
+
         UpdateCells(now, dt, learning);
         if (learning) return;
         Learned = true;
+        AbsorbGhosts();
         Judge(frame, output);
     }
 
@@ -156,6 +190,7 @@ public sealed class SceneChangeRule : RuleEvaluator
     private void StartLearning(TimeSpan now)
     {
         _learnStart = now;
+        _disturbedSince = null;
         _last = now;
         _lighting = 1f;
         Learned = false;
@@ -174,8 +209,8 @@ public sealed class SceneChangeRule : RuleEvaluator
     /// <summary>The zone's lighting against the background, from cells that show background and are in view.</summary>
     private void UpdateLighting()
     {
-        for (var i = 0; i < _grid.Length; i++) _use[i] = _grid.Inside[i] && !_occluded[i] && _changedSince[i] == None;
-        if (_gain.Estimate(_grey, _background, _use, Math.Max(16, _grid.InsideCount / 10)) is { } gain) _lighting = gain;
+        for (var i = 0; i < _grid.Length; i++) _use[i] = !_occluded[i] && _changedSince[i] == None;
+        if (_gain.Estimate(_grey, _background, _use, Math.Max(16, _grid.Length / 10)) is { } gain) _lighting = gain;
     }
 
     private void UpdateCells(TimeSpan now, float dt, bool learning)
@@ -186,7 +221,6 @@ public sealed class SceneChangeRule : RuleEvaluator
         var alpha = MathF.Min(1f, dt / BackgroundTauSeconds);
         for (var i = 0; i < _grid.Length; i++)
         {
-            if (!_grid.Inside[i]) continue;
             var v = IlluminationGain.Normalise(_grey[i], _lighting);
             _norm[i] = v;
             if (_occluded[i])
@@ -240,6 +274,104 @@ public sealed class SceneChangeRule : RuleEvaluator
                 _clearRun[i] = 0;
                 // A background cell drifting slowly (a shadow creeping in) is followed while it holds still.
                 if (_changedSince[i] == None && diff <= _threshold && still >= stableTicks) _background[i] += (_candidate[i] - _background[i]) * alpha;
+            }
+        }
+    }
+
+    /// <summary>
+    /// True when the view as a whole changed, not the scene: lighting far off the background's (lens covered, lights
+    /// out), most cells differing at once, or most of the zone's outlines (cells where the background has a strong
+    /// edge) no longer where they were (camera moved). Such a frame says nothing about the zone; stillness is
+    /// measured afresh once the view is back.
+    /// </summary>
+    private bool Disturbed(TimeSpan now)
+    {
+        var cols = _grid.Cols;
+        int seen = 0, off = 0, edges = 0, edgesOff = 0;
+        for (var i = 0; i < _grid.Length; i++)
+        {
+            if (_occluded[i]) continue;
+            seen++;
+            var diff = MathF.Abs(IlluminationGain.Normalise(_grey[i], _lighting) - _background[i]);
+            if (diff > _threshold) off++;
+            var b = _background[i];
+            var c = i % cols;
+            var edge = (c + 1 < cols && MathF.Abs(_background[i + 1] - b) > _threshold)
+                || (i + cols < _grid.Length && MathF.Abs(_background[i + cols] - b) > _threshold);
+            if (!edge) continue;
+            edges++;
+            if (diff > 0.5f * _threshold) edgesOff++;
+        }
+
+        LastDisturbance = (seen == 0 ? 0 : (float)off / seen, edges == 0 ? 0 : (float)edgesOff / edges);
+        var disturbed = seen > 0 && (_lighting < MinLighting || _lighting > 1f / MinLighting || off > DisturbedAbove * seen
+            || (edges >= MinEdgeCells && edgesOff > DisturbedAbove * edges));
+        if (!disturbed)
+        {
+            _disturbedSince = null;
+            return false;
+        }
+
+        _disturbedSince ??= now;
+        var ticks = now.Ticks;
+        for (var i = 0; i < _grid.Length; i++) _stableSince[i] = ticks;
+        return true;
+    }
+
+    /// <summary>
+    /// Ghosts: a changed blob is a real object when its outline shows in the picture now (it stands out from the
+    /// ground around it), and a ghost when its outline shows in the background instead (what was learned there
+    /// stood out, what is seen now matches the ground around it). Ghost blobs become background.
+    /// </summary>
+    private void AbsorbGhosts()
+    {
+        Array.Clear(_component);
+        var cols = _grid.Cols;
+        var rows = _grid.Rows;
+        var label = 0;
+        for (var seed = 0; seed < _grid.Length; seed++)
+        {
+            if (_changedSince[seed] == None || _component[seed] != 0) continue;
+            label++;
+            var count = 0;
+            _members[count++] = seed;
+            _component[seed] = label;
+            float picture = 0, background = 0;
+            var pairs = 0;
+            for (var k = 0; k < count; k++)
+            {
+                var i = _members[k];
+                int r = i / cols, c = i % cols;
+                for (var d = 0; d < 4; d++)
+                {
+                    int rr = r + (d == 0 ? -1 : d == 1 ? 1 : 0), cc = c + (d == 2 ? -1 : d == 3 ? 1 : 0);
+                    if ((uint)rr >= (uint)rows || (uint)cc >= (uint)cols) continue;
+                    var j = rr * cols + cc;
+                    if (_changedSince[j] != None)
+                    {
+                        if (_component[j] == 0)
+                        {
+                            _component[j] = label;
+                            _members[count++] = j;
+                        }
+
+                        continue;
+                    }
+
+                    if (_occluded[j]) continue;
+                    picture += MathF.Abs(_candidate[i] - _background[j]);
+                    background += MathF.Abs(_background[i] - _background[j]);
+                    pairs++;
+                }
+            }
+
+            if (pairs < 3 || background <= GhostRatio * picture) continue;
+            for (var k = 0; k < count; k++)
+            {
+                var i = _members[k];
+                _background[i] = _candidate[i];
+                _changedSince[i] = None;
+                _clearRun[i] = 0;
             }
         }
     }

@@ -75,7 +75,7 @@ internal sealed class ZoneGrid
 
     public int InsideCount { get; }
 
-    /// <summary>Reads the mean grey level of every inside cell into <paramref name="grey"/> (others are left alone).</summary>
+    /// <summary>Reads the mean grey level of every cell of the zone's bounds into <paramref name="grey"/>.</summary>
     public void Sample(Frame frame, float[] grey)
     {
         ArgumentNullException.ThrowIfNull(frame);
@@ -89,7 +89,6 @@ internal sealed class ZoneGrid
             for (var c = 0; c < Cols; c++)
             {
                 var i = r * Cols + c;
-                if (!Inside[i]) continue;
                 int x0 = _x0[c], x1 = _x1[c];
                 var sum = 0;
                 var n = 0;

@@ -34,17 +34,27 @@ public sealed class ZzDiagnostics(ITestOutputHelper output)
             """);
         var tamper = new TamperMonitor("vtest", new HealthConfig());
         var lines = new List<string>();
+        var maxes = new float[6];
+        var mins = new float[] { 9, 9, 9 };
         var events = await FootageReplay.RunAsync(clip, cfg, observe: (engine, f, ev) =>
         {
             tamper.Process(f, ev);
             var ms = (long)f.StreamTime.TotalMilliseconds;
-            if (ms % 1000 != 0) return;
+            var q = (SceneChangeRule)engine.Rules[0];
+            var w = (SceneChangeRule)engine.Rules[1];
+            maxes[0] = Math.Max(maxes[0], q.ChangedFraction); maxes[1] = Math.Max(maxes[1], w.ChangedFraction);
+            maxes[2] = Math.Max(maxes[2], q.LastDisturbance.Cells); maxes[3] = Math.Max(maxes[3], q.LastDisturbance.Edges);
+            maxes[4] = Math.Max(maxes[4], w.LastDisturbance.Cells); maxes[5] = Math.Max(maxes[5], w.LastDisturbance.Edges);
+            var tm = tamper.LastMeasures;
+            if (tamper.Learned && tamper.Current == TamperKind.None) { mins[0] = Math.Min(mins[0], tm.Alignment); mins[1] = Math.Min(mins[1], tm.Sharpness); mins[2] = Math.Min(mins[2], tm.Contrast); }
+            if (ms % 1000 != 0) return; var pr = (SceneChangeRule)engine.Rules[0];
             var p = (SceneChangeRule)engine.Rules[0];
             var l = (SceneChangeRule)engine.Rules[1];
             var m = tamper.LastMeasures;
-            lines.Add($"{f.StreamTime.TotalSeconds,5:0} plaza {p.ChangedFraction:0.0000} lawn {l.ChangedFraction:0.0000} | {tamper.Current} align {m.Alignment:0.00} sharp {m.Sharpness:0.00} contrast {m.Contrast:0.00}");
+            lines.Add($"{f.StreamTime.TotalSeconds,5:0} dist {q.LastDisturbance.Cells:0.00}/{q.LastDisturbance.Edges:0.00} {w.LastDisturbance.Cells:0.00}/{w.LastDisturbance.Edges:0.00} plaza {p.ChangedFraction:0.0000} lawn {l.ChangedFraction:0.0000} | {tamper.Current} align {m.Alignment:0.00} sharp {m.Sharpness:0.00} contrast {m.Contrast:0.00}");
         });
         foreach (var l in lines) output.WriteLine(l);
+        output.WriteLine("MAX " + string.Join(" ", maxes.Select(m => m.ToString("0.000"))) + " MIN(ok) " + string.Join(" ", mins.Select(m => m.ToString("0.000"))));
         foreach (var e in events) output.WriteLine($"{e.StreamTime.TotalSeconds:0.0} {e.Kind} {e.Phase} {e.Rule} {e.Detail} {e.Box} {e.Duration} {e.Confidence}");
     }
 }
