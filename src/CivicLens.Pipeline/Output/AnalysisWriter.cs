@@ -256,15 +256,7 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
         _output.WriteByte((byte)'\n');
     }
 
-    private void WriteBox(in Domain.Geometry.BoxF b)
-    {
-        _json.WriteStartArray("box");
-        _json.WriteNumberValue(MathF.Round(b.X, 1));
-        _json.WriteNumberValue(MathF.Round(b.Y, 1));
-        _json.WriteNumberValue(MathF.Round(b.Width, 1));
-        _json.WriteNumberValue(MathF.Round(b.Height, 1));
-        _json.WriteEndArray();
-    }
+    private void WriteBox(in Domain.Geometry.BoxF b) => RuleEventJson.WriteBox(_json, b);
 
     private void TrySnapshot(FrameAnalysis analysis)
     {

@@ -30,15 +30,7 @@ public static class RuleEventJson
         if (e.Count is { } count) json.WriteNumber("count", count);
         if (e.Direction is not null) json.WriteString("direction", e.Direction);
         json.WriteNumber("confidence", Math.Round(e.Confidence, 3));
-        if (e.Box is { } b)
-        {
-            json.WriteStartArray("box");
-            json.WriteNumberValue(MathF.Round(b.X, 1));
-            json.WriteNumberValue(MathF.Round(b.Y, 1));
-            json.WriteNumberValue(MathF.Round(b.Width, 1));
-            json.WriteNumberValue(MathF.Round(b.Height, 1));
-            json.WriteEndArray();
-        }
+        if (e.Box is { } b) WriteBox(json, b);
 
         if (e.Duration is { } d) json.WriteNumber("duration", Math.Round(d.TotalSeconds, 3));
         if (e.IntervalStart is { } start) json.WriteNumber("interval_start", Math.Round(start.TotalSeconds, 3));
@@ -54,5 +46,17 @@ public static class RuleEventJson
         json.WriteEndObject();
         json.Flush();
         output.WriteByte((byte)'\n');
+    }
+
+    /// <summary><c>"box": [x, y, width, height]</c> in frame pixels, to a tenth of a pixel.</summary>
+    public static void WriteBox(Utf8JsonWriter json, in Domain.Geometry.BoxF b)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        json.WriteStartArray("box");
+        json.WriteNumberValue(MathF.Round(b.X, 1));
+        json.WriteNumberValue(MathF.Round(b.Y, 1));
+        json.WriteNumberValue(MathF.Round(b.Width, 1));
+        json.WriteNumberValue(MathF.Round(b.Height, 1));
+        json.WriteEndArray();
     }
 }
