@@ -31,16 +31,20 @@ internal static class BenchCommand
         var blockBase = new Option<int>("--block-base") { Description = "ONNX Runtime dynamic block base (0 = off)", DefaultValueFactory = _ => 2 };
         var spin = new Option<bool>("--spin") { Description = "Let ONNX Runtime's idle threads spin (off by default)" };
         var soak = new Option<double>("--soak-minutes") { Description = "Also loop the footage end to end this long and sample memory" };
+        var config = new Option<string?>("--config") { Description = "Also measure end to end with these rules (e.g. samples/vtest.yaml; its single camera)" };
         var only = new Option<string[]>("--only") { Description = "Only these figures: decode detect e2e cameras", AllowMultipleArgumentsPerToken = true };
         var command = new Command("bench", "Measure decode, detection and end-to-end speed and memory on real footage")
         {
-            source, models, repeats, frames, batch, threads, spin, blockBase, soak, only,
+            source, models, repeats, frames, batch, threads, spin, blockBase, soak, only, config,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var home = CivicLensHome.Resolve();
             var b = new Bench(parse.GetValue(source) ?? home.SampleVideo, parse.GetValue(models)!, parse.GetValue(repeats),
-                parse.GetValue(frames), parse.GetValue(batch), parse.GetValue(threads), parse.GetValue(spin), parse.GetValue(blockBase));
+                parse.GetValue(frames), parse.GetValue(batch), parse.GetValue(threads), parse.GetValue(spin), parse.GetValue(blockBase))
+            {
+                ConfigPath = parse.GetValue(config),
+            };
             var wanted = (parse.GetValue(only) ?? []).ToHashSet(StringComparer.OrdinalIgnoreCase);
             await b.RunAsync(wanted, parse.GetValue(soak), ct);
             return 0;
@@ -51,6 +55,8 @@ internal static class BenchCommand
     private sealed class Bench(string source, string modelsDir, int repeats, int frames, int batch, int threads, bool spin, int blockBase)
     {
         private readonly List<(string Name, double Median, string Detail)> _rows = [];
+
+        public string? ConfigPath { get; init; }
 
         public async Task RunAsync(HashSet<string> only, double soakMinutes, CancellationToken ct)
         {
@@ -70,6 +76,11 @@ internal static class BenchCommand
             {
                 e2e = Record("end to end, 1 camera, motion gate off", await Median(() => EndToEndAsync(false, ct)), "frames/s");
                 Record("end to end, 1 camera, motion gate on", await Median(() => EndToEndAsync(true, ct)), "frames/s (still frames skip the detector)");
+                if (ConfigPath is not null)
+                {
+                    Record($"end to end, 1 camera, motion gate off, rules of {Path.GetFileName(ConfigPath)}", await Median(() => EndToEndAsync(false, ct, ConfigPath)),
+                        "frames/s (events written, no snapshots)");
+                }
             }
 
             if (Want("cameras"))
@@ -177,7 +188,7 @@ internal static class BenchCommand
             return done / Stopwatch.GetElapsedTime(started).TotalSeconds;
         }
 
-        private async Task<double> EndToEndAsync(bool motionGate, CancellationToken ct)
+        private async Task<double> EndToEndAsync(bool motionGate, CancellationToken ct, string? config = null)
         {
             var summary = await AnalysisRunner.RunAsync(new AnalysisOptions
             {
@@ -188,6 +199,7 @@ internal static class BenchCommand
                 AllowSpinning = spin,
                 DynamicBlockBase = blockBase,
                 MaxFrames = frames,
+                ConfigPath = config,
             }, Stream.Null, NullLoggerFactory.Instance, TimeProvider.System, ct);
             return summary.FramesPerSecond;
         }

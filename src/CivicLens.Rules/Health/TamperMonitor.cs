@@ -196,6 +196,7 @@ public sealed class TamperMonitor
         _referenceCoarse *= k;
         _referenceSharpness *= k;
         _view.EdgesOf(_reference, _referenceEdges);
+        LastMeasures = (1f, 1f, 1f);
         Learned = true;
     }
 

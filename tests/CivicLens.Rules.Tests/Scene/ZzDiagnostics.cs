@@ -26,7 +26,7 @@ public sealed class ZzDiagnostics(ITestOutputHelper output)
             "covered" => await SceneClips.CoveredAsync(dir, 30, 50, 60),
             "moved" => await SceneClips.MovedAsync(dir, 30, 50, 60),
             "defocused" => await SceneClips.DefocusedAsync(dir, 30, 50, 60),
-            _ => await SceneClips.DarkenedAsync(dir, 40, 79.5),
+            _ => await SceneClips.ObjectDroppedAsync(dir, 20, null, 60, 25),
         };
         var cfg = FootageReplay.Config("""
             - {id: plaza-change, type: scene-change, zone: plaza, after: 10s}
