@@ -35,6 +35,27 @@ public sealed class Polygon
         return inside;
     }
 
+    /// <summary>Distance in pixels from a point to the nearest edge (inside or outside).</summary>
+    public float DistanceToEdge(float x, float y)
+    {
+        var best = float.MaxValue;
+        var pts = Points;
+        for (int i = 0, j = pts.Count - 1; i < pts.Count; j = i++)
+        {
+            var a = pts[j];
+            var b = pts[i];
+            var dx = b.X - a.X;
+            var dy = b.Y - a.Y;
+            var len2 = dx * dx + dy * dy;
+            var t = len2 > 0 ? Math.Clamp(((x - a.X) * dx + (y - a.Y) * dy) / len2, 0f, 1f) : 0f;
+            var ex = a.X + t * dx - x;
+            var ey = a.Y + t * dy - y;
+            best = MathF.Min(best, ex * ex + ey * ey);
+        }
+
+        return MathF.Sqrt(best);
+    }
+
     /// <summary>True when two non-adjacent edges cross (such a polygon is rejected by configuration).</summary>
     public bool IsSelfIntersecting()
     {

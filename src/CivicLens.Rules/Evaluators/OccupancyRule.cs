@@ -13,8 +13,8 @@ namespace CivicLens.Rules.Evaluators;
 /// </summary>
 public sealed class OccupancyRule : RuleEvaluator
 {
-    /// <summary>Tracks hidden for less than this still count (a person behind a lamp post is still there).</summary>
-    private static readonly TimeSpan LostStillCounts = TimeSpan.FromSeconds(1);
+    /// <summary>Tracks hidden for less than this still count (a person behind a sign or a lamp post is still there).</summary>
+    private static readonly TimeSpan LostStillCounts = TimeSpan.FromSeconds(1.5);
 
     /// <summary>A dip this short does not restart the "for" timer (one missed detection is not a dispersed crowd).</summary>
     private static readonly TimeSpan DipTolerance = TimeSpan.FromSeconds(1);

@@ -75,7 +75,6 @@ public sealed class SceneChangeRule : RuleEvaluator
     private readonly bool[] _known;
     private readonly bool[] _occluded;
     private readonly bool[] _use;
-    private readonly bool[] _counted;
     private readonly int[] _component;
     private readonly int[] _members;
     private TimeSpan? _learnStart;
@@ -112,7 +111,6 @@ public sealed class SceneChangeRule : RuleEvaluator
         _known = new bool[n];
         _occluded = new bool[n];
         _use = new bool[n];
-        _counted = new bool[n];
         _component = new int[n];
         _members = new int[n];
     }
@@ -146,17 +144,18 @@ public sealed class SceneChangeRule : RuleEvaluator
         _grid.MarkTracks(frame.Tracks, _classes, TrackMargin, _occluded);
 
         UpdateLighting();
+        var disturbed = Normalise();
         var learning = now - _learnStart!.Value < _rule.Learn;
-        if (!learning && Disturbed(now))
+        if (!learning && Disturbed(now, disturbed))
         {
             if (now - _disturbedSince!.Value >= RelearnAfter) StartLearning(now);
             return;
         }
 
-        UpdateCells(now, dt, learning);
+        var changed = UpdateCells(now, dt, learning);
         if (learning) return;
         Learned = true;
-        AbsorbGhosts();
+        if (changed > 0) AbsorbGhosts();
         Judge(frame, output);
     }
 
@@ -209,73 +208,118 @@ public sealed class SceneChangeRule : RuleEvaluator
     /// <summary>The zone's lighting against the background, from cells that show background and are in view.</summary>
     private void UpdateLighting()
     {
-        for (var i = 0; i < _grid.Length; i++) _use[i] = !_occluded[i] && _changedSince[i] == None;
-        if (_gain.Estimate(_grey, _background, _use, Math.Max(16, _grid.Length / 10)) is { } gain) _lighting = gain;
+        bool[] use = _use, occluded = _occluded;
+        var changedSince = _changedSince;
+        for (var i = 0; i < use.Length; i++) use[i] = !occluded[i] && changedSince[i] == None;
+        if (_gain.Estimate(_grey, _background, use, Math.Max(16, use.Length / 10)) is { } gain) _lighting = gain;
     }
 
-    private void UpdateCells(TimeSpan now, float dt, bool learning)
+    /// <summary>
+    /// Brings every cell to the background's lighting and measures how much of the view differs from the background:
+    /// the share of the cells in view, and of the cells on the background's edges (see <see cref="Disturbed"/>).
+    /// </summary>
+    private (int Seen, int Off, int Edges, int EdgesOff) Normalise()
+    {
+        float[] grey = _grey, norm = _norm, background = _background;
+        var occluded = _occluded;
+        var cols = _grid.Cols;
+        var n = norm.Length;
+        var gain = _lighting;
+        var threshold = _threshold;
+        int seen = 0, off = 0, edges = 0, edgesOff = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var v = IlluminationGain.Normalise(grey[i], gain);
+            norm[i] = v;
+            if (occluded[i]) continue;
+            seen++;
+            var b = background[i];
+            var diff = MathF.Abs(v - b);
+            if (diff > threshold) off++;
+            var edge = (i % cols + 1 < cols && MathF.Abs(background[i + 1] - b) > threshold)
+                || (i + cols < n && MathF.Abs(background[i + cols] - b) > threshold);
+            if (!edge) continue;
+            edges++;
+            if (diff > 0.5f * threshold) edgesOff++;
+        }
+
+        return (seen, off, edges, edgesOff);
+    }
+
+    /// <summary>Updates every cell's stillness, change and background; returns how many cells are changed.</summary>
+    private int UpdateCells(TimeSpan now, float dt, bool learning)
     {
         var ticks = now.Ticks;
         var stableTicks = StableFor.Ticks;
         var learnTicks = LearnStable.Ticks;
         var alpha = MathF.Min(1f, dt / BackgroundTauSeconds);
-        for (var i = 0; i < _grid.Length; i++)
+        float[] norm = _norm, candidate = _candidate, background = _background;
+        long[] stableSince = _stableSince, changedSince = _changedSince;
+        bool[] occluded = _occluded, known = _known;
+        var clearRun = _clearRun;
+        float threshold = _threshold, tolerance = _stableTolerance;
+        var changed = 0;
+        for (var i = 0; i < norm.Length; i++)
         {
-            var v = IlluminationGain.Normalise(_grey[i], _lighting);
-            _norm[i] = v;
-            if (_occluded[i])
+            var v = norm[i];
+            if (occluded[i])
             {
                 // Hidden behind a track: judge nothing, hold the state; stillness is measured afresh once in view.
-                _candidate[i] = v;
-                _stableSince[i] = ticks;
+                candidate[i] = v;
+                stableSince[i] = ticks;
+                if (changedSince[i] != None) changed++;
                 continue;
             }
 
-            if (MathF.Abs(v - _candidate[i]) <= _stableTolerance)
+            if (MathF.Abs(v - candidate[i]) <= tolerance)
             {
-                _candidate[i] += (v - _candidate[i]) * 0.25f;
+                candidate[i] += (v - candidate[i]) * 0.25f;
             }
             else
             {
-                _candidate[i] = v;
-                _stableSince[i] = ticks;
+                candidate[i] = v;
+                stableSince[i] = ticks;
             }
 
-            var still = ticks - _stableSince[i];
-            if (learning || !_known[i])
+            var still = ticks - stableSince[i];
+            if (learning || !known[i])
             {
                 if (still >= learnTicks)
                 {
-                    _background[i] = _candidate[i];
-                    _known[i] = true;
+                    background[i] = candidate[i];
+                    known[i] = true;
                 }
-                else if (!_known[i])
+                else if (!known[i])
                 {
-                    _background[i] = v;
+                    background[i] = v;
                 }
 
                 continue;
             }
 
-            var diff = MathF.Abs(_candidate[i] - _background[i]);
-            if (diff > _threshold && still >= stableTicks)
+            var diff = MathF.Abs(candidate[i] - background[i]);
+            if (diff > threshold && still >= stableTicks)
             {
-                if (_changedSince[i] == None) _changedSince[i] = _stableSince[i];
-                _clearRun[i] = 0;
+                if (changedSince[i] == None) changedSince[i] = stableSince[i];
+                clearRun[i] = 0;
             }
-            else if (MathF.Abs(v - _background[i]) < 0.7f * _threshold)
+            else if (MathF.Abs(v - background[i]) < 0.7f * threshold)
             {
-                if (_clearRun[i] < ClearFrames) _clearRun[i]++;
-                if (_clearRun[i] >= ClearFrames) _changedSince[i] = None;
-                if (_changedSince[i] == None) _background[i] += (v - _background[i]) * alpha;
+                if (clearRun[i] < ClearFrames) clearRun[i]++;
+                if (clearRun[i] >= ClearFrames) changedSince[i] = None;
+                if (changedSince[i] == None) background[i] += (v - background[i]) * alpha;
             }
             else
             {
-                _clearRun[i] = 0;
+                clearRun[i] = 0;
                 // A background cell drifting slowly (a shadow creeping in) is followed while it holds still.
-                if (_changedSince[i] == None && diff <= _threshold && still >= stableTicks) _background[i] += (_candidate[i] - _background[i]) * alpha;
+                if (changedSince[i] == None && diff <= threshold && still >= stableTicks) background[i] += (candidate[i] - background[i]) * alpha;
             }
+
+            if (changedSince[i] != None) changed++;
         }
+
+        return changed;
     }
 
     /// <summary>
@@ -284,25 +328,9 @@ public sealed class SceneChangeRule : RuleEvaluator
     /// edge) no longer where they were (camera moved). Such a frame says nothing about the zone; stillness is
     /// measured afresh once the view is back.
     /// </summary>
-    private bool Disturbed(TimeSpan now)
+    private bool Disturbed(TimeSpan now, (int Seen, int Off, int Edges, int EdgesOff) view)
     {
-        var cols = _grid.Cols;
-        int seen = 0, off = 0, edges = 0, edgesOff = 0;
-        for (var i = 0; i < _grid.Length; i++)
-        {
-            if (_occluded[i]) continue;
-            seen++;
-            var diff = MathF.Abs(IlluminationGain.Normalise(_grey[i], _lighting) - _background[i]);
-            if (diff > _threshold) off++;
-            var b = _background[i];
-            var c = i % cols;
-            var edge = (c + 1 < cols && MathF.Abs(_background[i + 1] - b) > _threshold)
-                || (i + cols < _grid.Length && MathF.Abs(_background[i + cols] - b) > _threshold);
-            if (!edge) continue;
-            edges++;
-            if (diff > 0.5f * _threshold) edgesOff++;
-        }
-
+        var (seen, off, edges, edgesOff) = view;
         LastDisturbance = (seen == 0 ? 0 : (float)off / seen, edges == 0 ? 0 : (float)edgesOff / edges);
         var disturbed = seen > 0 && (_lighting < MinLighting || _lighting > 1f / MinLighting || off > DisturbedAbove * seen
             || (edges >= MinEdgeCells && edgesOff > DisturbedAbove * edges));
@@ -385,20 +413,20 @@ public sealed class SceneChangeRule : RuleEvaluator
         int c0 = int.MaxValue, r0 = int.MaxValue, c1 = -1, r1 = -1;
         var oldest = now.Ticks;
         var excess = 0f;
+        var inside = _grid.Inside;
+        var changedSince = _changedSince;
         for (var r = 0; r < _grid.Rows; r++)
         {
             for (var c = 0; c < cols; c++)
             {
                 var i = r * cols + c;
-                _counted[i] = false;
-                if (!_grid.Inside[i] || _changedSince[i] == None) continue;
+                if (!inside[i] || changedSince[i] == None) continue;
                 // A lone cell is noise: a change needs changed neighbours (two of eight).
                 if (ChangedNeighbours(c, r) < 2) continue;
                 changed++;
-                if (now.Ticks - _changedSince[i] < afterTicks) continue;
+                if (now.Ticks - changedSince[i] < afterTicks) continue;
                 lasting++;
-                _counted[i] = true;
-                oldest = Math.Min(oldest, _changedSince[i]);
+                oldest = Math.Min(oldest, changedSince[i]);
                 excess += Math.Clamp((MathF.Abs(_candidate[i] - _background[i]) - _threshold) / _threshold, 0f, 1f);
                 c0 = Math.Min(c0, c);
                 c1 = Math.Max(c1, c);

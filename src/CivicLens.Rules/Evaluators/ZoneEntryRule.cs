@@ -25,6 +25,9 @@ public sealed class ZoneEntryRule : RuleEvaluator
         _zone = context.Zone(rule.Zone).Polygon;
     }
 
+    /// <summary>How far inside the zone feet must be to count as entering: 5% of the box height, at least 2 px.</summary>
+    private static float EntryDepth(in BoxF box) => MathF.Max(2f, box.Height * 0.05f);
+
     private sealed class State
     {
         public TimeSpan? InsideSince;
@@ -49,14 +52,19 @@ public sealed class ZoneEntryRule : RuleEvaluator
 
             if (!Accepts(t)) continue;
             var p = GroundPoint(t.Box);
-            var inside = _zone.Contains(p.X, p.Y);
+            var contained = _zone.Contains(p.X, p.Y);
+            // Entering needs the feet clearly inside for the whole settle time: a box's bottom edge jitters by a few
+            // percent of its height (and spikes for a frame when people overlap), and someone walking along the
+            // zone's border is not entering it. Once entered, staying inside needs no margin (hysteresis).
+            var deep = contained && _zone.DistanceToEdge(p.X, p.Y) >= EntryDepth(t.Box);
             if (!_tracks.TryGetValue(t.TrackId, out var s))
             {
-                if (!inside) { _tracks[t.TrackId] = new State(); continue; }
                 s = new State();
                 _tracks[t.TrackId] = s;
             }
 
+            if (!s.Reported && !deep) s.InsideSince = null;
+            var inside = s.Reported ? contained : deep;
             if (inside)
             {
                 s.InsideSince ??= now;

@@ -146,6 +146,23 @@ public sealed class TamperMonitor
         if (now - _goodSince.Value >= ClearAfter) End(frame, output);
     }
 
+    /// <summary>
+    /// The source ended or restarted: ends an open condition (its end is the last frame seen) and learns the view
+    /// afresh. <see cref="Reset"/> does the same without reporting the end.
+    /// </summary>
+    public void Complete(RuleFrame last, List<RuleEvent> output)
+    {
+        ArgumentNullException.ThrowIfNull(last);
+        ArgumentNullException.ThrowIfNull(output);
+        if (_incident is not null)
+        {
+            _goodSince ??= last.StreamTime;
+            End(last, output);
+        }
+
+        Reset();
+    }
+
     /// <summary>Forgets the reference and any open condition (the source restarted: the view is learnt afresh).</summary>
     public void Reset()
     {

@@ -154,7 +154,7 @@ internal sealed class ViewSampler
         _cell = Math.Max(1, (int)MathF.Round(width / CellsAcross));
         Width = Math.Max(1, width / _cell);
         Height = Math.Max(1, height / _cell);
-        _sampleStep = Math.Max(1, _cell / 4);
+        _sampleStep = Math.Max(1, _cell / 2);
         _fineStepX = Math.Max(1, width / 384);
         _fineStepY = Math.Max(2, height / 144);
         Thumb = new float[Width * Height];
@@ -178,7 +178,7 @@ internal sealed class ViewSampler
                     for (var x = tx * _cell; x < (tx + 1) * _cell; x += _sampleStep)
                     {
                         var p = row + x * 3;
-                        sum += Luma.Of(pixels[p], pixels[p + 1], pixels[p + 2]);
+                        sum += (pixels[p] * 77 + pixels[p + 1] * 150 + pixels[p + 2] * 29) >> 8; // BT.601 luma in integers
                         n++;
                     }
                 }
@@ -223,9 +223,10 @@ internal sealed class ViewSampler
             for (var x = 0; x < _frameWidth - 1; x += _fineStepX)
             {
                 var p = row + x * 3;
-                var g0 = Luma.Of(pixels[p], pixels[p + 1], pixels[p + 2]);
-                var gx = Luma.Of(pixels[p + 3], pixels[p + 4], pixels[p + 5]) - g0;
-                var gy = Luma.Of(pixels[p + stride], pixels[p + stride + 1], pixels[p + stride + 2]) - g0;
+                var q = p + stride;
+                var g0 = (pixels[p] * 77 + pixels[p + 1] * 150 + pixels[p + 2] * 29) >> 8;
+                var gx = ((pixels[p + 3] * 77 + pixels[p + 4] * 150 + pixels[p + 5] * 29) >> 8) - g0;
+                var gy = ((pixels[q] * 77 + pixels[q + 1] * 150 + pixels[q + 2] * 29) >> 8) - g0;
                 energy += gx * gx + gy * gy;
                 n++;
             }

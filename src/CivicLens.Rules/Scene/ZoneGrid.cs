@@ -15,8 +15,8 @@ internal sealed class ZoneGrid
     /// <summary>Cells across a full-width zone: 1/4 of a 768-pixel view (4-pixel cells), 10-pixel cells at 1080p.</summary>
     private const float CellsAcross = 192f;
 
-    /// <summary>At most this many samples per cell side (a 10-pixel cell is read on a 4x4 lattice).</summary>
-    private const int SamplesPerSide = 4;
+    /// <summary>At most this many samples per cell side (a 4-pixel cell is read on a 2x2 lattice, a 10-pixel one on 3x3).</summary>
+    private const int SamplesPerSide = 2;
 
     private readonly float _configuredWidth;
     private readonly float _configuredHeight;
@@ -83,22 +83,24 @@ internal sealed class ZoneGrid
         if (frame.Width != _frameWidth || frame.Height != _frameHeight) BuildTables(frame.Width, frame.Height);
         var pixels = frame.Pixels;
         var stride = frame.Stride;
-        for (var r = 0; r < Rows; r++)
+        int cols = Cols, rows = Rows, stepX = _stepX, stepY = _stepY;
+        int[] xs0 = _x0, xs1 = _x1;
+        for (var r = 0; r < rows; r++)
         {
             int y0 = _y0[r], y1 = _y1[r];
-            for (var c = 0; c < Cols; c++)
+            for (var c = 0; c < cols; c++)
             {
-                var i = r * Cols + c;
-                int x0 = _x0[c], x1 = _x1[c];
+                var i = r * cols + c;
+                int x0 = xs0[c], x1 = xs1[c];
                 var sum = 0;
                 var n = 0;
-                for (var y = y0; y < y1; y += _stepY)
+                for (var y = y0; y < y1; y += stepY)
                 {
                     var row = y * stride;
-                    for (var x = x0; x < x1; x += _stepX)
+                    for (var x = x0; x < x1; x += stepX)
                     {
                         var p = row + x * 3;
-                        sum += Luma.Of(pixels[p], pixels[p + 1], pixels[p + 2]);
+                        sum += (pixels[p] * 77 + pixels[p + 1] * 150 + pixels[p + 2] * 29) >> 8; // BT.601 luma in integers
                         n++;
                     }
                 }
@@ -162,10 +164,4 @@ internal sealed class ZoneGrid
         from = Math.Clamp((int)MathF.Floor(start * scale), 0, limit - 1);
         to = Math.Clamp((int)MathF.Floor((start + CellSize) * scale), from + 1, limit);
     }
-}
-
-/// <summary>Grey level of an RGB pixel (BT.601 weights in integer arithmetic).</summary>
-internal static class Luma
-{
-    public static int Of(byte r, byte g, byte b) => (r * 77 + g * 150 + b * 29) >> 8;
 }

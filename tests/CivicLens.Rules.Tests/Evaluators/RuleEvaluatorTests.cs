@@ -53,13 +53,29 @@ public class RuleEvaluatorTests
     }
 
     [Fact]
-    public void ZoneEntry_BoxWobblingOnTheEdge_CountsOnce()
+    public void ZoneEntry_EnteredThenWobblingOnTheEdge_CountsOnce()
     {
         var h = With("- {id: entry, type: zone-entry, zone: square, classes: [person]}");
 
-        h.Run(S(10), t => [Person(1, (int)(t.TotalSeconds * 10) % 4 == 0 ? 98 : 104, 200)]);
+        h.Run(S(10), t => [Person(1, t < S(2) ? 150 : (int)(t.TotalSeconds * 10) % 4 == 0 ? 98 : 104, 200)]);
 
         Assert.Single(h.Events);
+    }
+
+    [Fact]
+    public void ZoneEntry_WalkingAlongTheBorderWithFeetJitteringOverIt_IsNoEntry()
+    {
+        var h = With("- {id: entry, type: zone-entry, zone: square, classes: [person]}");
+
+        // Walks down the zone's left edge (x=100); box bottoms jitter 3 px either side, with a one-frame spike inside.
+        h.Run(S(10), t =>
+        {
+            var frame = (int)Math.Round(t.TotalSeconds * 10);
+            var x = frame == 40 ? 115 : 100 + (frame % 2 == 0 ? 3 : -3);
+            return [Person(1, x, 120 + 15 * (float)t.TotalSeconds)];
+        });
+
+        Assert.Empty(h.Events);
     }
 
     [Fact]

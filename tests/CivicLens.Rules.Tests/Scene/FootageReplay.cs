@@ -1,5 +1,5 @@
 using CivicLens.Domain.Detection;
-using CivicLens.Domain.Frames;
+using CivicLens.Domain.Tracking;
 using CivicLens.Media;
 using CivicLens.Rules.Configuration;
 using CivicLens.Rules.Engine;
@@ -9,8 +9,8 @@ namespace CivicLens.Rules.Tests.Scene;
 
 /// <summary>
 /// Plays a clip through a camera's rule engine the way the pipeline does, decoded by the real
-/// <see cref="FfmpegFrameSource"/> at 5 fps. No detector runs: every frame is "detected" with no tracks, so the
-/// rules see walkers as raw pixels (in the real pipeline their boxes are masked as well).
+/// <see cref="FfmpegFrameSource"/> at 5 fps. No detector runs: every frame is "detected" with no tracks (or scripted
+/// ones), so the rules see walkers as raw pixels (in the real pipeline their boxes are masked as well).
 /// </summary>
 internal static class FootageReplay
 {
@@ -39,7 +39,8 @@ internal static class FootageReplay
     /// Ends with <see cref="CameraRuleEngine.Complete"/>, as the pipeline does at the end of a file.
     /// </summary>
     public static async Task<List<RuleEvent>> RunAsync(
-        string clip, CivicLensConfig config, int? outputWidth = null, Action<CameraRuleEngine, RuleFrame, List<RuleEvent>>? observe = null)
+        string clip, CivicLensConfig config, int? outputWidth = null, Action<CameraRuleEngine, RuleFrame, List<RuleEvent>>? observe = null,
+        Func<TimeSpan, TrackedObject[]>? tracks = null)
     {
         var engine = new CameraRuleEngine(config.Cameras[0], config, ModelLabels.Coco80, new SignalBoard(config.Signals));
         var events = new List<RuleEvent>();
@@ -56,6 +57,14 @@ internal static class FootageReplay
                     input.Frame = frame;
                     input.StreamTime = frame.StreamTime;
                     input.At = Epoch + frame.StreamTime;
+                    input.Tracks.Clear();
+                    input.Alive.Clear();
+                    if (tracks?.Invoke(frame.StreamTime) is { } scripted)
+                    {
+                        input.Tracks.AddRange(scripted);
+                        input.Alive.AddRange(scripted);
+                    }
+
                     engine.Process(input, events);
                     observe?.Invoke(engine, input, events);
                 }
@@ -68,29 +77,5 @@ internal static class FootageReplay
         }).WaitAsync(Bound);
         engine.Complete(input, events);
         return events;
-    }
-
-    /// <summary>Frames of a clip at the given stream times (5 fps), copied out of the pool.</summary>
-    public static async Task<Dictionary<double, Frame>> FramesAtAsync(string clip, params double[] seconds)
-    {
-        var wanted = new Dictionary<double, Frame>();
-        await using var source = new FfmpegFrameSource(
-            new FrameSourceOptions { Name = "vtest", Uri = clip, SampleFps = 5, PoolCapacity = 4 }, TimeProvider.System, NullLoggerFactory.Instance);
-        await Task.Run(async () =>
-        {
-            while (await source.ReadAsync(CancellationToken.None) is { } frame)
-            {
-                foreach (var s in seconds.Where(s => Math.Abs(frame.StreamTime.TotalSeconds - s) < 0.05))
-                {
-                    var copy = Frame.CreateDetached(frame.Width, frame.Height);
-                    frame.Pixels.CopyTo(copy.Pixels, 0);
-                    copy.StreamTime = frame.StreamTime;
-                    wanted[s] = copy;
-                }
-
-                frame.Release();
-            }
-        }).WaitAsync(Bound);
-        return wanted;
     }
 }

@@ -1,4 +1,6 @@
+using CivicLens.Domain.Detection;
 using CivicLens.Domain.Geometry;
+using CivicLens.Domain.Tracking;
 using CivicLens.Rules.Engine;
 using CivicLens.Rules.Evaluators;
 using CivicLens.TestSupport;
@@ -63,6 +65,29 @@ public sealed class SceneChangeRuleFootageTests
         Assert.InRange(end.StreamTime.TotalSeconds, 50.0, 54.0);
         // It lay there from 20 s to 50 s.
         Assert.InRange(end.Duration!.Value.TotalSeconds, 29.5, 32.0);
+    }
+
+    [Fact]
+    public async Task Evaluate_TrackedObjectOverTheChange_IgnoredOnlyByRulesWhoseClassesIncludeIt()
+    {
+        using var dir = TestAssets.CreateTempDirectory();
+        var clip = await SceneClips.ObjectDroppedAsync(dir.Path, from: 20, until: null, seconds: 36);
+        // The detector sees the object as a suitcase from the moment it is put down.
+        var suitcase = ModelLabels.Coco80.TryGetId("suitcase", out var id) ? id : throw new InvalidOperationException("no suitcase label");
+        TrackedObject[] Tracks(TimeSpan t) => t < TimeSpan.FromSeconds(20) ? [] :
+            [new TrackedObject(7, suitcase, ObjectBox, 0.8f, TrackState.Tracked, TimeSpan.FromSeconds(20), t, 10, 0, 0)];
+        var config = FootageReplay.Config("""
+            - {id: any-track, type: scene-change, zone: lawn, after: 10s}
+            - {id: passers-by, type: scene-change, zone: lawn, after: 10s, classes: [person, bicycle, car]}
+            """);
+
+        var events = await FootageReplay.RunAsync(clip, config, tracks: Tracks);
+
+        // Every track explains what it covers unless the rule names the classes that do: then a suitcase counts.
+        var start = Assert.Single(events, e => e.Phase == EventPhase.Start);
+        Assert.Equal("passers-by", start.Rule);
+        Assert.InRange(start.StreamTime.TotalSeconds, 30.0, 31.0);
+        Assert.DoesNotContain(events, e => e.Rule == "any-track");
     }
 
     [Fact]

@@ -1,7 +1,10 @@
+using CivicLens.Domain.Frames;
+using CivicLens.Media;
 using CivicLens.Rules.Configuration;
 using CivicLens.Rules.Engine;
 using CivicLens.Rules.Health;
 using CivicLens.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CivicLens.Rules.Tests.Scene;
 
@@ -66,5 +69,47 @@ public sealed class TamperMonitorFootageTests
         Assert.Empty(tamperEvents);
         // People crossing the plaza do move the edge map, just never far.
         Assert.InRange(lowestAlignment, 0.55f, 0.99f);
+    }
+
+    [Fact]
+    public async Task Complete_StreamEndsWhileCovered_EndsTheOpenConditionAndLearnsAfresh()
+    {
+        var monitor = new TamperMonitor("vtest", new HealthConfig { TamperAfter = TimeSpan.FromSeconds(2) });
+        var events = new List<RuleEvent>();
+        var input = new RuleFrame { Detected = true };
+        // 6 s of the real view (the reference is learnt from its first 3 s) ...
+        await using (var source = new FfmpegFrameSource(
+            new FrameSourceOptions { Name = "vtest", Uri = TestAssets.SampleVideo, SampleFps = 5, PoolCapacity = 4 },
+            TimeProvider.System, NullLoggerFactory.Instance))
+        {
+            for (var k = 0; k < 30 && await source.ReadAsync(CancellationToken.None) is { } frame; k++)
+            {
+                input.Frame = frame;
+                input.StreamTime = frame.StreamTime;
+                monitor.Process(input, events);
+                frame.Release();
+            }
+        }
+
+        // ... then 4 s of a blacked-out lens, and the file ends.
+        var black = Frame.CreateDetached(768, 576);
+        for (var k = 0; k < 20; k++)
+        {
+            input.Frame = black;
+            input.StreamTime = TimeSpan.FromSeconds(6 + k * 0.2);
+            monitor.Process(input, events);
+        }
+
+        var start = Assert.Single(events);
+        Assert.Equal((EventPhase.Start, "covered"), (start.Phase, start.Detail));
+        Assert.Equal(TimeSpan.FromSeconds(8), start.StreamTime);
+
+        monitor.Complete(input, events);
+
+        Assert.Equal(2, events.Count);
+        Assert.Equal((EventPhase.End, "covered", start.Id), (events[1].Phase, events[1].Detail, events[1].IncidentId));
+        Assert.Equal(TimeSpan.FromSeconds(3.8), events[1].Duration);
+        Assert.Equal(TamperKind.None, monitor.Open);
+        Assert.False(monitor.Learned);
     }
 }

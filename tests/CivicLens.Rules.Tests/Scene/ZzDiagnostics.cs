@@ -9,6 +9,36 @@ namespace CivicLens.Rules.Tests.Scene;
 
 public sealed class ZzDiagnostics(ITestOutputHelper output)
 {
+    [Fact]
+    public async Task Timing()
+    {
+        var cfg = FootageReplay.Config("""
+            - {id: plaza-change, type: scene-change, zone: plaza, after: 10s}
+            - {id: lawn-change, type: scene-change, zone: lawn, after: 10s}
+            """);
+        var tamper = new TamperMonitor("vtest", new HealthConfig());
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var inEngine = TimeSpan.Zero; var inTamper = TimeSpan.Zero;
+        var frames = 0;
+        var minAlign = 1f; var minSharp = 9f;
+        await FootageReplay.RunAsync(TestAssets.SampleVideo, cfg, observe: (engine, f, ev) =>
+        {
+            frames++;
+            if (tamper.Learned) { minAlign = MathF.Min(minAlign, tamper.LastMeasures.Alignment); minSharp = MathF.Min(minSharp, tamper.LastMeasures.Sharpness); }
+            var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            tamper.Process(f, ev);
+            inTamper += System.Diagnostics.Stopwatch.GetElapsedTime(t0);
+            t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            engine.Process(f, ev);
+            inEngine += System.Diagnostics.Stopwatch.GetElapsedTime(t0);
+        });
+        output.WriteLine($"minAlign {minAlign:0.000} minSharp {minSharp:0.000}");
+        output.WriteLine($"frames {frames} total {sw.Elapsed.TotalSeconds:0.00}s engine(2 rules, again) {inEngine.TotalSeconds:0.00}s tamper {inTamper.TotalSeconds:0.00}s");
+        var sw2 = System.Diagnostics.Stopwatch.StartNew();
+        await FootageReplay.RunAsync(TestAssets.SampleVideo, FootageReplay.Config("- {id: x, type: zone-entry, zone: lawn}"));
+        output.WriteLine($"decode only {sw2.Elapsed.TotalSeconds:0.00}s");
+    }
+
     [Theory]
     [InlineData("plain")]
     [InlineData("object")]
