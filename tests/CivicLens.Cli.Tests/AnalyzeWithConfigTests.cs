@@ -71,6 +71,17 @@ public class AnalyzeWithConfigTests
     }
 
     [Fact]
+    public async Task Analyze_UnknownCamera_ExitsTwoListingTheConfiguredOnes()
+    {
+        var r = await Civiclens.RunAsync("analyze", TestAssets.SampleVideo, "--config", SampleConfig, "--camera", "gate-7");
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("Camera 'gate-7' is not in", r.StdErr, StringComparison.Ordinal);
+        Assert.Contains("vtest", r.StdErr, StringComparison.Ordinal);
+        Assert.Empty(r.Lines);
+    }
+
+    [Fact]
     public async Task Analyze_MissingConfigFile_ExitsTwoNamingIt()
     {
         var r = await Civiclens.RunAsync("analyze", TestAssets.SampleVideo, "--config", "/nonexistent/cams.yaml");

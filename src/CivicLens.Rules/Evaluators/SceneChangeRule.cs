@@ -1,3 +1,4 @@
+using CivicLens.Domain.Geometry;
 using CivicLens.Rules.Configuration;
 using CivicLens.Rules.Engine;
 using CivicLens.Rules.Scene;
@@ -82,15 +83,17 @@ public sealed class SceneChangeRule : RuleEvaluator
     private float _lighting = 1f;
     private Guid? _incident;
     private TimeSpan _incidentSince;
-    private Domain.Geometry.BoxF _incidentBox;
+    private BoxF _incidentBox;
     private float _incidentConfidence;
     private TimeSpan? _clearSince;
     private TimeSpan? _disturbedSince;
+    private readonly string? _outside;
 
     public SceneChangeRule(SceneChangeRuleConfig rule, CameraContext context) : base(rule, context)
     {
         _rule = rule;
         _grid = new ZoneGrid(context.Zone(rule.Zone).Polygon, context.Camera.Width, context.Camera.Height);
+        _outside = _grid.InsideCount == 0 ? $"zone '{rule.Zone}' lies outside the view" : null;
         _threshold = rule.PixelThreshold;
         _stableTolerance = MathF.Max(6f, rule.PixelThreshold / 3f);
         // Classes name the tracks that explain a change (their cells are masked); none named: every track does.
@@ -115,7 +118,7 @@ public sealed class SceneChangeRule : RuleEvaluator
         _members = new int[n];
     }
 
-    public override string? Degraded => _grid.InsideCount == 0 ? $"zone '{_rule.Zone}' lies outside the view" : null;
+    public override string? Degraded => _outside;
 
     /// <summary>True once the background has been learned.</summary>
     public bool Learned { get; private set; }
@@ -148,7 +151,12 @@ public sealed class SceneChangeRule : RuleEvaluator
         var learning = now - _learnStart!.Value < _rule.Learn;
         if (!learning && Disturbed(now, disturbed))
         {
-            if (now - _disturbedSince!.Value >= RelearnAfter) StartLearning(now);
+            if (now - _disturbedSince!.Value >= RelearnAfter)
+            {
+                End(frame, "view changed; scene learned afresh", _disturbedSince.Value, output);
+                StartLearning(now);
+            }
+
             return;
         }
 
@@ -450,7 +458,10 @@ public sealed class SceneChangeRule : RuleEvaluator
                 _clearSince = null;
                 output.Add(NewEvent("scene.change", EventPhase.Start, id, frame, zone: _rule.Zone) with
                 {
-                    IncidentId = id, Box = _incidentBox, Confidence = _incidentConfidence, Duration = now - _incidentSince,
+                    IncidentId = id,
+                    Box = _incidentBox,
+                    Confidence = _incidentConfidence,
+                    Duration = now - _incidentSince,
                     Detail = $"{ChangedFraction * 100:0.#}% of the zone changed",
                 });
             }
@@ -492,8 +503,11 @@ public sealed class SceneChangeRule : RuleEvaluator
         {
             output.Add(NewEvent("scene.change", EventPhase.End, NewId(0, "end", frame.StreamTime), frame, zone: _rule.Zone) with
             {
-                IncidentId = incident, Box = _incidentBox, Confidence = _incidentConfidence,
-                Duration = endedAt - _incidentSince, Detail = detail,
+                IncidentId = incident,
+                Box = _incidentBox,
+                Confidence = _incidentConfidence,
+                Duration = endedAt - _incidentSince,
+                Detail = detail,
             });
         }
 

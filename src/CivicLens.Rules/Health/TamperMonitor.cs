@@ -295,8 +295,17 @@ public sealed class TamperMonitor
 
     private RuleEvent Event(Guid id, EventPhase phase, RuleFrame frame, TimeSpan duration) => new()
     {
-        Id = id, Kind = "camera.tamper", Phase = phase, Camera = Camera, Rule = "health", Category = "camera-tamper",
-        StreamTime = frame.StreamTime, At = frame.At, IncidentId = _incident, Confidence = _incidentConfidence, Duration = duration,
+        Id = id,
+        Kind = "camera.tamper",
+        Phase = phase,
+        Camera = Camera,
+        Rule = "health",
+        Category = "camera-tamper",
+        StreamTime = frame.StreamTime,
+        At = frame.At,
+        IncidentId = _incident,
+        Confidence = _incidentConfidence,
+        Duration = duration,
         Detail = _incidentKind switch
         {
             TamperKind.Covered => "covered",
