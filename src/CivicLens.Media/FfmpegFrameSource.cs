@@ -9,6 +9,13 @@ namespace CivicLens.Media;
 /// Decodes a file or stream with a supervised ffmpeg child into pooled RGB24 frames. Files apply backpressure
 /// (the decoder waits for a free frame); live streams never wait: without a free frame the new one is read into a
 /// scratch buffer and dropped (counted). A live stream that ends or stalls is restarted with exponential backoff.
+/// <para>
+/// A picture size change mid-stream (a camera reconfigured, a file whose SPS changes) is not left to ffmpeg, which would
+/// scale the new frames to the first size: run with <c>-reinit_filter 0</c>, ffmpeg's buffer source reports each frame
+/// unlike the first on stderr (size and time), and the source switches to a frame pool of the new size. A camera
+/// reconnects at once (no backoff); a file goes on from the changed frame: a stream copy from that key frame feeds a
+/// fresh decoder, so no frame is lost or repeated and stream time and sequence numbers run on.
+/// </para>
 /// </summary>
 public sealed partial class FfmpegFrameSource : IFrameSource
 {
@@ -35,6 +42,15 @@ public sealed partial class FfmpegFrameSource : IFrameSource
     private bool _ended;
     private string? _failure;
     private MediaInfo? _info;
+
+    // What the current ffmpeg decodes, and where its frames sit in the stream (files restart mid-way after a size change).
+    private int _sourceWidth;
+    private int _sourceHeight;
+    private int _segment;
+    private double _segmentOrigin;   // the file's time (ffmpeg timeline) of the current decoder's pts 0
+    private TimeSpan _segmentStartTime;
+    private long _segmentStartSequence;
+    private SizeChange? _pendingChange; // set by the stderr reader, acted on by the frame reader
 
     public FfmpegFrameSource(FrameSourceOptions options, TimeProvider time, ILoggerFactory loggers)
     {
@@ -115,6 +131,14 @@ public sealed partial class FfmpegFrameSource : IFrameSource
                 continue;
             }
 
+            if (Volatile.Read(ref _pendingChange) is { } change && IsPastChange(change))
+            {
+                // ffmpeg scaled this frame to the old size: it is decoded again at the new one, never delivered distorted.
+                frame?.Release();
+                await OnSizeChangedAsync(change);
+                continue;
+            }
+
             _watchdog?.Change(_options.StallTimeout, Timeout.InfiniteTimeSpan);
             _failedAttempts = 0;
             if (!_streaming)
@@ -133,9 +157,7 @@ public sealed partial class FfmpegFrameSource : IFrameSource
             }
 
             frame.Sequence = sequence;
-            frame.StreamTime = _uri.IsFile
-                ? TimeSpan.FromSeconds(sequence / _outputFps)
-                : _time.GetElapsedTime(_startedAt);
+            frame.StreamTime = _uri.IsFile ? FileTime(sequence) : _time.GetElapsedTime(_startedAt);
             frame.CapturedAt = _time.GetUtcNow();
             return frame;
         }
@@ -163,17 +185,13 @@ public sealed partial class FfmpegFrameSource : IFrameSource
             throw;
         }
 
-        var (w, h) = OutputSize(info);
-        if (_pool is null || _pool.Width != w || _pool.Height != h)
-        {
-            if (_pool is not null) LogResolutionChanged(_logger, Name, _pool.Width, _pool.Height, w, h);
-            _pool = new FramePool(w, h, _options.PoolCapacity);
-            _scratch = new byte[_pool.FrameBytes];
-        }
-
+        var (w, h) = OutputSize(info.Width, info.Height);
+        UsePool(w, h);
         _info = info;
         _outputFps = _options.SampleFps ?? info.FramesPerSecond ?? 25;
-        _ffmpeg = new FfmpegProcess(BuildArguments(info, w, h), Name, _logger);
+        (_sourceWidth, _sourceHeight) = (info.Width, info.Height);
+        _segmentOrigin = 0;
+        Launch(BuildArguments(w, h, resumeTrim: null), feeder: null);
         if (!_uri.IsFile)
         {
             Volatile.Write(ref _stalled, 0);
@@ -185,9 +203,31 @@ public sealed partial class FfmpegFrameSource : IFrameSource
         return true;
     }
 
-    private List<string> BuildArguments(MediaInfo info, int w, int h)
+    private void UsePool(int w, int h)
     {
-        var a = new List<string> { "-nostdin", "-hide_banner", "-loglevel", "error" };
+        if (_pool is not null && _pool.Width == w && _pool.Height == h) return;
+        if (_pool is not null) LogResolutionChanged(_logger, Name, _pool.Width, _pool.Height, w, h);
+        _pool = new FramePool(w, h, _options.PoolCapacity);
+        _scratch = new byte[_pool.FrameBytes];
+    }
+
+    /// <summary>Starts ffmpeg; its size-change reports count only while it is the current one.</summary>
+    private void Launch(List<string> arguments, List<string>? feeder)
+    {
+        var segment = Interlocked.Increment(ref _segment);
+        Volatile.Write(ref _pendingChange, null);
+        _ffmpeg = new FfmpegProcess(arguments, Name, _logger, (process, change) => OnSizeReported(process, segment, change), feeder);
+    }
+
+    /// <summary>
+    /// With <paramref name="resumeTrim"/> ffmpeg reads a stream copy on stdin (see <see cref="BuildFeederArguments"/>)
+    /// instead of the source, and drops that many seconds of it when positive.
+    /// </summary>
+    private List<string> BuildArguments(int w, int h, double? resumeTrim)
+    {
+        // level+info: every line carries its level, so only errors reach the log as warnings and the tail, while the
+        // buffer source's info line about a changed frame size can be read. -nostats: no progress line per second.
+        var a = new List<string> { "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info" };
         if (_uri.IsRtsp)
         {
             a.AddRange(["-rtsp_transport", "tcp", "-timeout", Micros(_options.StallTimeout)]);
@@ -197,26 +237,121 @@ public sealed partial class FfmpegFrameSource : IFrameSource
             a.AddRange(["-rw_timeout", Micros(_options.StallTimeout)]);
         }
 
-        if (_options.Loop && _uri.IsFile) a.AddRange(["-stream_loop", "-1"]);
+        if (_options.Loop && _uri.IsFile && resumeTrim is null) a.AddRange(["-stream_loop", "-1"]);
         if (_options.Realtime && _uri.IsFile) a.Add("-re");
-        a.AddRange(["-i", _uri.Value, "-an", "-sn", "-dn"]);
+        // Without this ffmpeg rebuilds its filters for a frame of another size, silently scaling it to the first size.
+        a.AddRange(["-reinit_filter", "0"]);
+        a.AddRange(resumeTrim is null ? ["-i", _uri.Value] : ["-f", "nut", "-i", "pipe:0"]);
+        a.AddRange(["-an", "-sn", "-dn"]);
         var filters = new List<string>();
+        if (resumeTrim is > 0 and var trim) filters.Add("trim=start=" + Seconds(trim));
         if (_options.SampleFps is { } fps) filters.Add("fps=" + fps.ToString(CultureInfo.InvariantCulture));
-        if (w != info.Width || h != info.Height) filters.Add($"scale={w}:{h}");
-        if (filters.Count > 0) a.AddRange(["-vf", string.Join(',', filters)]);
+        filters.Add($"scale={w}:{h}"); // always: whatever ffmpeg decodes, it writes frames of the pool's size
+        a.AddRange(["-vf", string.Join(',', filters)]);
         a.AddRange(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]);
         return a;
     }
 
+    /// <summary>A stream copy of the file's picture from the key frame at <paramref name="from"/> (ffmpeg's timeline) on.</summary>
+    private List<string> BuildFeederArguments(double from)
+    {
+        var a = new List<string> { "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+error" };
+        if (_options.Loop) a.AddRange(["-stream_loop", "-1"]);
+        // -ss after -i: packets are skipped (not decoded) on ffmpeg's own continuous timeline, the one stream time follows;
+        // seeking in the container instead goes wrong where its timestamps jump (two .ts files joined with cat).
+        a.AddRange(["-i", _uri.Value, "-map", "0:V:0", "-c", "copy", "-ss", Seconds(Math.Max(0, from)), "-f", "nut", "pipe:1"]);
+        return a;
+    }
+
+    private static string Seconds(double s) => s.ToString("0.######", CultureInfo.InvariantCulture);
+
     private static string Micros(TimeSpan t) => ((long)t.TotalMicroseconds).ToString(CultureInfo.InvariantCulture);
 
-    private (int Width, int Height) OutputSize(MediaInfo info)
+    private (int Width, int Height) OutputSize(int sourceWidth, int sourceHeight)
     {
-        int w = _options.OutputWidth ?? info.Width, h;
+        int w = _options.OutputWidth ?? sourceWidth, h;
         if (_options.OutputHeight is { } oh) h = oh;
-        else if (_options.OutputWidth is not null) h = (int)Math.Round(info.Height * (double)w / info.Width / 2) * 2;
-        else h = info.Height;
+        else if (_options.OutputWidth is not null) h = (int)Math.Round(sourceHeight * (double)w / sourceWidth / 2) * 2;
+        else h = sourceHeight;
         return (Math.Max(2, w), Math.Max(2, h));
+    }
+
+    /// <summary>A file frame's stream time: continuous across the restarts that follow a size change.</summary>
+    private TimeSpan FileTime(long sequence) =>
+        _segmentStartTime + TimeSpan.FromSeconds((sequence - _segmentStartSequence) / _outputFps);
+
+    /// <summary>On the stderr reader's thread: remembers the first real size change of the current ffmpeg.</summary>
+    private void OnSizeReported(FfmpegProcess process, int segment, FrameSizeChange change)
+    {
+        if (segment != Volatile.Read(ref _segment)) return; // an ffmpeg already replaced
+        // The same size as expected: a restarted decoder's first frames (or only the pixel format changed).
+        if (change.ToWidth == _sourceWidth && change.ToHeight == _sourceHeight) return;
+        var at = change.PtsSeconds is { } pts ? _segmentOrigin + pts : (double?)null;
+        var pending = new SizeChange(segment, _sourceWidth, _sourceHeight, change.ToWidth, change.ToHeight, at);
+        if (Interlocked.CompareExchange(ref _pendingChange, pending, null) is not null) return;
+        // A camera reconnects at once: the frames still in the pipe are already scaled. A file is read up to the change.
+        if (!_uri.IsFile) process.Stop();
+    }
+
+    /// <summary>Whether the frame just read (the next sequence number) comes from or after the changed frame.</summary>
+    private bool IsPastChange(SizeChange change)
+    {
+        if (change.Segment != _segment)
+        {
+            Interlocked.CompareExchange(ref _pendingChange, null, change);
+            return false;
+        }
+
+        if (!_uri.IsFile || change.At is not { } at) return true;
+        // ffmpeg writes rawvideo at a constant rate from time 0 (duplicating or dropping to keep it, as a late first
+        // frame or a gap needs), so frame n is at n / rate on its timeline, the timeline its reports use.
+        return FileTime(_sequence).TotalSeconds >= at - 0.5 / _outputFps;
+    }
+
+    /// <summary>Stops the current ffmpeg and goes on at the new size (a file from the first frame not yet delivered).</summary>
+    private async Task OnSizeChangedAsync(SizeChange change)
+    {
+        var ffmpeg = _ffmpeg!;
+        _ffmpeg = null;
+        _streaming = false;
+        _watchdog?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        Volatile.Write(ref _pendingChange, null);
+        ffmpeg.Stop();
+        // Not cancellable: a file must not be left without its decoder (the next read would start it from the beginning).
+        await ffmpeg.WaitForExitAsync(TimeSpan.FromSeconds(5));
+        ffmpeg.Dispose();
+        Interlocked.Exchange(ref _stalled, 0);
+        Resume(change);
+    }
+
+    private void Resume(SizeChange change)
+    {
+        var (w, h) = OutputSize(change.ToWidth, change.ToHeight);
+        UsePool(w, h);
+        var reason = $"resolution changed from {change.FromWidth}x{change.FromHeight} to {change.ToWidth}x{change.ToHeight}"
+            + (w != change.ToWidth || h != change.ToHeight ? $" (frames now {w}x{h})" : "");
+        if (!_uri.IsFile)
+        {
+            // The probe of the reconnect reads the camera's new size; no backoff, nothing failed.
+            Reconnects.Add(1);
+            Raise(SourceState.Reconnecting, reason + "; reconnecting now");
+            return;
+        }
+
+        // Go on from the first frame not yet delivered: a stream copy from the changed key frame feeds a new decoder,
+        // which drops what precedes that frame (only when the change was noticed late, after frames scaled to the old size).
+        var restartAt = FileTime(_sequence);
+        var fileTime = restartAt.TotalSeconds;
+        var halfFrame = 0.5 / (_info!.FramesPerSecond ?? _outputFps);
+        var keyFrame = change.At ?? fileTime;
+        var trim = fileTime - keyFrame - halfFrame;
+        Raise(SourceState.Starting, reason);
+        (_sourceWidth, _sourceHeight) = (change.ToWidth, change.ToHeight);
+        _segmentOrigin = keyFrame;
+        _segmentStartTime = restartAt;
+        _segmentStartSequence = _sequence;
+        Launch(BuildArguments(w, h, trim), BuildFeederArguments(keyFrame - halfFrame));
+        LogResumed(_logger, Name, restartAt.TotalSeconds, w, h);
     }
 
     private async Task OnStreamEndedAsync(CancellationToken ct)
@@ -229,6 +364,12 @@ public sealed partial class FfmpegFrameSource : IFrameSource
         var tail = ffmpeg.Tail;
         ffmpeg.Dispose();
         var stalled = Interlocked.Exchange(ref _stalled, 0) == 1;
+        if (Interlocked.Exchange(ref _pendingChange, null) is { } change && change.Segment == _segment)
+        {
+            // ffmpeg ended (a camera: was stopped) after reporting a new size; the rest of a file is read again at that size.
+            Resume(change);
+            return;
+        }
 
         if (_uri.IsFile)
         {
@@ -310,6 +451,13 @@ public sealed partial class FfmpegFrameSource : IFrameSource
     [LoggerMessage(Level = LogLevel.Warning, Message = "Camera {Camera}: resolution changed from {OldWidth}x{OldHeight} to {Width}x{Height}")]
     private static partial void LogResolutionChanged(ILogger logger, string camera, int oldWidth, int oldHeight, int width, int height);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Camera {Camera}: decoding again from {Seconds} s at {Width}x{Height}")]
+    private static partial void LogResumed(ILogger logger, string camera, double seconds, int width, int height);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Camera {Camera}: a health observer failed: {Error}")]
     private static partial void LogObserverFailed(ILogger logger, string camera, string error);
 }
+
+/// <summary>A size change reported by the ffmpeg of <paramref name="Segment"/>; <paramref name="At"/> is the changed frame's time on
+/// the file's ffmpeg timeline (null when unknown or for a camera).</summary>
+internal sealed record SizeChange(int Segment, int FromWidth, int FromHeight, int ToWidth, int ToHeight, double? At);

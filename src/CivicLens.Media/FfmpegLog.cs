@@ -102,7 +102,7 @@ internal static class FfmpegLog
         s = s[(space + 1)..];
         if (!s.StartsWith("h: ")) return false;
         s = s[3..];
-        var stop = s.IndexOfAnyExcept("0123456789");
+        var stop = s.IndexOfAnyExceptInRange('0', '9');
         return stop != 0 && int.TryParse(stop < 0 ? s : s[..stop], NumberStyles.None, CultureInfo.InvariantCulture, out height);
     }
 }

@@ -6,9 +6,7 @@ using CivicLens.Domain.Frames;
 namespace CivicLens.Media;
 
 /// <summary>What ffprobe says about a source's first video stream.</summary>
-/// <param name="VideoStart">Where the video's first frame sits on ffmpeg's timeline, which starts with the earliest
-/// stream (an audio track may begin before the picture); zero when unknown.</param>
-public sealed record MediaInfo(int Width, int Height, double? FramesPerSecond, string Codec, TimeSpan? Duration, TimeSpan VideoStart = default);
+public sealed record MediaInfo(int Width, int Height, double? FramesPerSecond, string Codec, TimeSpan? Duration);
 
 /// <summary>Runs ffprobe with a deadline, so a dead camera cannot hang start-up.</summary>
 public static class MediaProbe
@@ -98,17 +96,11 @@ public static class MediaProbe
 
         double? fps = s.TryGetProperty("avg_frame_rate", out var r) ? Rate(r.GetString()) : null;
         fps ??= s.TryGetProperty("r_frame_rate", out var r2) ? Rate(r2.GetString()) : null;
-        var hasFormat = doc.RootElement.TryGetProperty("format", out var fmt);
-        TimeSpan? duration = hasFormat && Seconds(fmt, "duration") is { } secs ? TimeSpan.FromSeconds(secs) : null;
-        var videoStart = hasFormat && Seconds(s, "start_time") is { } vs && Seconds(fmt, "start_time") is { } fs && vs > fs
-            ? TimeSpan.FromSeconds(vs - fs) : TimeSpan.Zero;
-        return new MediaInfo(width, height, fps, codec, duration, videoStart);
+        TimeSpan? duration = doc.RootElement.TryGetProperty("format", out var fmt) && fmt.TryGetProperty("duration", out var d)
+            && double.TryParse(d.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var secs)
+            ? TimeSpan.FromSeconds(secs) : null;
+        return new MediaInfo(width, height, fps, codec, duration);
     }
-
-    private static double? Seconds(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
-        && double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var secs) && double.IsFinite(secs)
-            ? secs : null;
 
     private static double? Rate(string? text)
     {

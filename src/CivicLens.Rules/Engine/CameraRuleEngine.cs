@@ -108,7 +108,7 @@ public sealed class CameraRuleEngine
     {
         ArgumentNullException.ThrowIfNull(last);
         foreach (var rule in _rules) rule.Complete(last, output);
-        _tamper?.Reset();
+        _tamper?.Complete(last, output);
     }
 
     /// <summary>
@@ -119,6 +119,7 @@ public sealed class CameraRuleEngine
     {
         Complete(first, output);
         _context.Epoch++;
+        if (_tamper is not null) _tamper.Epoch = _context.Epoch;
     }
 
     private void ReportDegraded(int i, RuleEvaluator rule, RuleFrame frame, List<RuleEvent> output)

@@ -78,6 +78,7 @@ public sealed class SceneChangeRule : RuleEvaluator
     private readonly bool[] _use;
     private readonly int[] _component;
     private readonly int[] _members;
+    private readonly string? _outside;
     private TimeSpan? _learnStart;
     private TimeSpan _last;
     private float _lighting = 1f;
@@ -87,7 +88,6 @@ public sealed class SceneChangeRule : RuleEvaluator
     private float _incidentConfidence;
     private TimeSpan? _clearSince;
     private TimeSpan? _disturbedSince;
-    private readonly string? _outside;
 
     public SceneChangeRule(SceneChangeRuleConfig rule, CameraContext context) : base(rule, context)
     {

@@ -146,6 +146,9 @@ public sealed class TamperMonitor
         if (now - _goodSince.Value >= ClearAfter) End(frame, output);
     }
 
+    /// <summary>How often the stream restarted (its clock starts over): keeps the ids of each run's tamper events apart.</summary>
+    public int Epoch { get; set; }
+
     /// <summary>
     /// The source ended or restarted: ends an open condition (its end is the last frame seen) and learns the view
     /// afresh. <see cref="Reset"/> does the same without reporting the end.
@@ -276,7 +279,7 @@ public sealed class TamperMonitor
             if (_votes[k] > _votes[(int)kind]) kind = (TamperKind)k;
         }
 
-        var id = EventIds.Create(Camera, "tamper", 0, "start", now);
+        var id = EventIds.Create(Camera, "tamper", Epoch, "start", now);
         _incident = id;
         _incidentKind = kind;
         _incidentSince = _pendingSince!.Value;
@@ -286,7 +289,7 @@ public sealed class TamperMonitor
 
     private void End(RuleFrame frame, List<RuleEvent> output)
     {
-        var id = EventIds.Create(Camera, "tamper", 0, "end", frame.StreamTime);
+        var id = EventIds.Create(Camera, "tamper", Epoch, "end", frame.StreamTime);
         output.Add(Event(id, EventPhase.End, frame, _goodSince!.Value - _incidentSince));
         _incident = null;
         _pendingSince = null;
