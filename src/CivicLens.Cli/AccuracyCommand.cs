@@ -42,7 +42,10 @@ internal static class AccuracyCommand
                 using var output = new MemoryStream();
                 await AnalysisRunner.RunAsync(new AnalysisOptions
                 {
-                    Source = clip, ModelsDirectory = parse.GetValue(models)!, ConfigPath = configPath, WriteTracks = false,
+                    Source = clip,
+                    ModelsDirectory = parse.GetValue(models)!,
+                    ConfigPath = configPath,
+                    WriteTracks = false,
                 }, output, loggers, TimeProvider.System, ct);
                 lines = Encoding.UTF8.GetString(output.ToArray()).Split('\n');
             }

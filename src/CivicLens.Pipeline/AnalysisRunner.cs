@@ -133,7 +133,8 @@ public static class AnalysisRunner
         await using var batching = new BatchingDetector(detector);
         await using var writer = new AnalysisWriter(output, labels, snapshots)
         {
-            WriteTracks = options.WriteTracks, WriteObjectEvents = config is null,
+            WriteTracks = options.WriteTracks,
+            WriteObjectEvents = config is null,
         };
         var signals = new SignalBoard(config?.Signals ?? []);
         options.OnSignals?.Invoke(signals);
@@ -148,7 +149,11 @@ public static class AnalysisRunner
             {
                 var source = new FfmpegFrameSource(new FrameSourceOptions
                 {
-                    Name = name, Uri = uri, SampleFps = options.SampleFps, MaxReconnectAttempts = options.MaxReconnectAttempts, Loop = options.Loop,
+                    Name = name,
+                    Uri = uri,
+                    SampleFps = options.SampleFps,
+                    MaxReconnectAttempts = options.MaxReconnectAttempts,
+                    Loop = options.Loop,
                 }, time, loggers);
                 CameraHealthMonitor? health = null;
                 RulesObserver? rules = null;

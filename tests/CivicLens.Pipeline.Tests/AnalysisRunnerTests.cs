@@ -112,10 +112,10 @@ public class AnalysisRunnerTests
         }
 
         for (var y = 0; y < height; y += 96)
-        for (var x = 0; x < width; x += 96)
-        {
-            faces.Detect(rgb, width, height, width * 3, new BoxF(x, y, 192, 192), found);
-        }
+            for (var x = 0; x < width; x += 96)
+            {
+                faces.Detect(rgb, width, height, width * 3, new BoxF(x, y, 192, 192), found);
+            }
 
         return found;
     }

@@ -67,7 +67,7 @@ public class CameraPipelineTests
         Assert.All(observers, o => Assert.Equal(framesPerCamera, o.Frames));
         // Unbatched would be 1.0 and perfect 3.0; cameras start staggered, so the first frames go alone.
         var meanBatch = (double)batching.FramesDetected / batching.Batches;
-        Assert.True(meanBatch >= 1.5,  $"mean batch {meanBatch:0.00} over {batching.Batches} batches");
+        Assert.True(meanBatch >= 1.5, $"mean batch {meanBatch:0.00} over {batching.Batches} batches");
         // The same footage gives each camera the same people, with ids of its own numbering (ids never cross cameras).
         var counts = observers.Select(o => o.TrackIds.Count).ToList();
         Assert.All(counts, c => Assert.InRange(c, counts.Min(), counts.Min() + 2));

@@ -26,8 +26,11 @@ public sealed class RulesOnFootageTests
         var output = new LineStream();
         var summary = await AnalysisRunner.RunAsync(new AnalysisOptions
         {
-            Source = TestAssets.SampleVideo, ConfigPath = Path.Combine(Samples, "vtest.yaml"), ModelsDirectory = TestAssets.ModelsDirectory,
-            SnapshotDirectory = dir.Path, WriteTracks = false,
+            Source = TestAssets.SampleVideo,
+            ConfigPath = Path.Combine(Samples, "vtest.yaml"),
+            ModelsDirectory = TestAssets.ModelsDirectory,
+            SnapshotDirectory = dir.Path,
+            WriteTracks = false,
         }, output, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
 
         var lines = output.Lines.Select(l => l.GetRawText()).ToList();
@@ -92,8 +95,12 @@ public sealed class RulesOnFootageTests
 
         await AnalysisRunner.RunAsync(new AnalysisOptions
         {
-            ConfigPath = config, ModelsDirectory = TestAssets.ModelsDirectory, SnapshotDirectory = snapshots, WriteTracks = false,
-            UseFaceDetector = false, MaxFrames = 110,
+            ConfigPath = config,
+            ModelsDirectory = TestAssets.ModelsDirectory,
+            SnapshotDirectory = snapshots,
+            WriteTracks = false,
+            UseFaceDetector = false,
+            MaxFrames = 110,
         }, output, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
 
         var starts = output.Events("vehicle.stationary").Where(e => e.GetProperty("phase").GetString() == "start").ToList();

@@ -37,8 +37,12 @@ public sealed class RulesOnRtspCameraTests
         using var stop = new CancellationTokenSource();
         var run = AnalysisRunner.RunAsync(new AnalysisOptions
         {
-            Source = camera.Url(), ConfigPath = configPath, ModelsDirectory = TestAssets.ModelsDirectory, SampleFps = 5,
-            UseFaceDetector = false, WriteTracks = false,
+            Source = camera.Url(),
+            ConfigPath = configPath,
+            ModelsDirectory = TestAssets.ModelsDirectory,
+            SampleFps = 5,
+            UseFaceDetector = false,
+            WriteTracks = false,
         }, output, NullLoggerFactory.Instance, TimeProvider.System, stop.Token);
         try
         {

@@ -111,7 +111,12 @@ internal sealed class FaceDecoder
 
             candidates[kept++] = new Candidate
             {
-                X1 = x1 / total, Y1 = y1 / total, X2 = x2 / total, Y2 = y2 / total, Score = top.Score, Done = true,
+                X1 = x1 / total,
+                Y1 = y1 / total,
+                X2 = x2 / total,
+                Y2 = y2 / total,
+                Score = top.Score,
+                Done = true,
             };
         }
 

@@ -220,7 +220,15 @@ public static class ConfigLoader
         if (id is null || width == 0) return null;
         return new CameraConfig
         {
-            Id = id, Source = source, Width = width, Height = height, Site = site, Zones = zones, Lines = lines, Rules = rules, Health = health,
+            Id = id,
+            Source = source,
+            Width = width,
+            Height = height,
+            Site = site,
+            Zones = zones,
+            Lines = lines,
+            Rules = rules,
+            Health = health,
         };
     }
 

@@ -13,8 +13,13 @@ internal static class RuleReader
 
     private static readonly Dictionary<string, DayOfWeek[]> DayNames = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["mon"] = [DayOfWeek.Monday], ["tue"] = [DayOfWeek.Tuesday], ["wed"] = [DayOfWeek.Wednesday],
-        ["thu"] = [DayOfWeek.Thursday], ["fri"] = [DayOfWeek.Friday], ["sat"] = [DayOfWeek.Saturday], ["sun"] = [DayOfWeek.Sunday],
+        ["mon"] = [DayOfWeek.Monday],
+        ["tue"] = [DayOfWeek.Tuesday],
+        ["wed"] = [DayOfWeek.Wednesday],
+        ["thu"] = [DayOfWeek.Thursday],
+        ["fri"] = [DayOfWeek.Friday],
+        ["sat"] = [DayOfWeek.Saturday],
+        ["sun"] = [DayOfWeek.Sunday],
         ["weekdays"] = [DayOfWeek.Monday, DayOfWeek.Tuesday, DayOfWeek.Wednesday, DayOfWeek.Thursday, DayOfWeek.Friday],
         ["weekend"] = [DayOfWeek.Saturday, DayOfWeek.Sunday],
         ["daily"] = Enum.GetValues<DayOfWeek>(),
@@ -56,150 +61,154 @@ internal static class RuleReader
         switch (type)
         {
             case ZoneEntryRuleConfig.TypeName:
-            {
-                var zone = Zone(true);
-                var dwell = m.Duration("dwell", max: TimeSpan.FromDays(1)) ?? TimeSpan.Zero;
-                var settle = m.Duration("settle", max: TimeSpan.FromMinutes(1));
-                if (zone is not null)
                 {
-                    rule = new ZoneEntryRuleConfig { Id = id ?? "", Zone = zone, Dwell = dwell, Settle = settle ?? TimeSpan.FromSeconds(0.5) };
-                }
+                    var zone = Zone(true);
+                    var dwell = m.Duration("dwell", max: TimeSpan.FromDays(1)) ?? TimeSpan.Zero;
+                    var settle = m.Duration("settle", max: TimeSpan.FromMinutes(1));
+                    if (zone is not null)
+                    {
+                        rule = new ZoneEntryRuleConfig { Id = id ?? "", Zone = zone, Dwell = dwell, Settle = settle ?? TimeSpan.FromSeconds(0.5) };
+                    }
 
-                // People are counted, never followed: a dwell ("loitering") condition on a person is refused.
-                var targets = classes ?? new ZoneEntryRuleConfig { Id = "", Zone = "" }.DefaultClasses;
-                if (dwell > TimeSpan.Zero && targets.Any(c => ObjectKinds.People.Contains(c)))
-                {
-                    m.Error(m.Get("dwell")!, "dwell", "dwell applies to vehicles and objects only: people are counted, never timed " +
-                        "(list vehicle classes in 'classes', or use an occupancy rule for people)");
-                    rule = null;
-                }
+                    // People are counted, never followed: a dwell ("loitering") condition on a person is refused.
+                    var targets = classes ?? new ZoneEntryRuleConfig { Id = "", Zone = "" }.DefaultClasses;
+                    if (dwell > TimeSpan.Zero && targets.Any(c => ObjectKinds.People.Contains(c)))
+                    {
+                        m.Error(m.Get("dwell")!, "dwell", "dwell applies to vehicles and objects only: people are counted, never timed " +
+                            "(list vehicle classes in 'classes', or use an occupancy rule for people)");
+                        rule = null;
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case StationaryVehicleRuleConfig.TypeName:
-            {
-                var zone = Zone(true);
-                var after = m.Duration("after", min: TimeSpan.FromSeconds(1), max: TimeSpan.FromDays(1));
-                var drift = (float?)m.Number("max_drift", 0.01, 2.0);
-                var grace = m.Duration("occlusion_grace", max: TimeSpan.FromHours(1));
-                if (classes?.FirstOrDefault(c => ObjectKinds.People.Contains(c)) is { } person)
                 {
-                    m.Error(m.Get("classes")!, "classes", $"'{person}' is not a vehicle: stationary rules never time people");
-                }
-                else if (zone is not null)
-                {
-                    var d = new StationaryVehicleRuleConfig { Id = "", Zone = zone };
-                    rule = d with
+                    var zone = Zone(true);
+                    var after = m.Duration("after", min: TimeSpan.FromSeconds(1), max: TimeSpan.FromDays(1));
+                    var drift = (float?)m.Number("max_drift", 0.01, 2.0);
+                    var grace = m.Duration("occlusion_grace", max: TimeSpan.FromHours(1));
+                    if (classes?.FirstOrDefault(c => ObjectKinds.People.Contains(c)) is { } person)
                     {
-                        After = after ?? d.After, MaxDrift = drift ?? d.MaxDrift, OcclusionGrace = grace ?? d.OcclusionGrace,
-                    };
-                }
+                        m.Error(m.Get("classes")!, "classes", $"'{person}' is not a vehicle: stationary rules never time people");
+                    }
+                    else if (zone is not null)
+                    {
+                        var d = new StationaryVehicleRuleConfig { Id = "", Zone = zone };
+                        rule = d with
+                        {
+                            After = after ?? d.After,
+                            MaxDrift = drift ?? d.MaxDrift,
+                            OcclusionGrace = grace ?? d.OcclusionGrace,
+                        };
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case OccupancyRuleConfig.TypeName:
-            {
-                var zone = Zone(true);
-                var threshold = m.Int("threshold", 1, 100_000, required: true);
-                var forTime = m.Duration("for", max: TimeSpan.FromDays(1));
-                var clear = m.Duration("clear_after", max: TimeSpan.FromDays(1));
-                if (zone is not null && threshold is not null)
                 {
-                    var d = new OccupancyRuleConfig { Id = "", Zone = zone, Threshold = threshold.Value };
-                    rule = d with { For = forTime ?? d.For, ClearAfter = clear ?? d.ClearAfter };
-                }
+                    var zone = Zone(true);
+                    var threshold = m.Int("threshold", 1, 100_000, required: true);
+                    var forTime = m.Duration("for", max: TimeSpan.FromDays(1));
+                    var clear = m.Duration("clear_after", max: TimeSpan.FromDays(1));
+                    if (zone is not null && threshold is not null)
+                    {
+                        var d = new OccupancyRuleConfig { Id = "", Zone = zone, Threshold = threshold.Value };
+                        rule = d with { For = forTime ?? d.For, ClearAfter = clear ?? d.ClearAfter };
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case LineCrossingRuleConfig.TypeName:
-            {
-                var line = m.String("line", required: true);
-                if (line is not null && lines.All(l => l.Id != line))
                 {
-                    m.Error(m.Get("line")!, "line", $"unknown line '{line}' (lines of this camera: {ConfigLoader.List(lines.Select(l => l.Id))})");
-                    line = null;
-                }
-
-                var direction = CrossingDirection.Both;
-                if (m.String("direction") is { } dir)
-                {
-                    if (!Enum.TryParse(dir, ignoreCase: true, out direction) || int.TryParse(dir, out _))
+                    var line = m.String("line", required: true);
+                    if (line is not null && lines.All(l => l.Id != line))
                     {
-                        m.Error(m.Get("direction")!, "direction", $"'{dir}' must be in, out or both");
+                        m.Error(m.Get("line")!, "line", $"unknown line '{line}' (lines of this camera: {ConfigLoader.List(lines.Select(l => l.Id))})");
+                        line = null;
                     }
-                }
 
-                var interval = m.Duration("interval", min: TimeSpan.FromSeconds(1), max: TimeSpan.FromDays(1));
-                var each = m.Bool("each_crossing");
-                if (line is not null)
-                {
-                    var d = new LineCrossingRuleConfig { Id = "", Line = line };
-                    rule = d with { Direction = direction, Interval = interval ?? d.Interval, EachCrossing = each ?? d.EachCrossing };
-                }
+                    var direction = CrossingDirection.Both;
+                    if (m.String("direction") is { } dir)
+                    {
+                        if (!Enum.TryParse(dir, ignoreCase: true, out direction) || int.TryParse(dir, out _))
+                        {
+                            m.Error(m.Get("direction")!, "direction", $"'{dir}' must be in, out or both");
+                        }
+                    }
 
-                break;
-            }
+                    var interval = m.Duration("interval", min: TimeSpan.FromSeconds(1), max: TimeSpan.FromDays(1));
+                    var each = m.Bool("each_crossing");
+                    if (line is not null)
+                    {
+                        var d = new LineCrossingRuleConfig { Id = "", Line = line };
+                        rule = d with { Direction = direction, Interval = interval ?? d.Interval, EachCrossing = each ?? d.EachCrossing };
+                    }
+
+                    break;
+                }
 
             case RedCrossingRuleConfig.TypeName:
-            {
-                var zone = Zone(true);
-                var signal = m.String("signal", required: true);
-                if (signal is not null && signals.All(s => s.Id != signal))
                 {
-                    m.Error(m.Get("signal")!, "signal", $"unknown signal '{signal}' (signals: {ConfigLoader.List(signals.Select(s => s.Id))})");
-                    signal = null;
-                }
+                    var zone = Zone(true);
+                    var signal = m.String("signal", required: true);
+                    if (signal is not null && signals.All(s => s.Id != signal))
+                    {
+                        m.Error(m.Get("signal")!, "signal", $"unknown signal '{signal}' (signals: {ConfigLoader.List(signals.Select(s => s.Id))})");
+                        signal = null;
+                    }
 
-                var settle = m.Duration("settle", max: TimeSpan.FromMinutes(1));
-                var grace = m.Duration("red_grace", max: TimeSpan.FromMinutes(5));
-                if (zone is not null && signal is not null)
-                {
-                    var d = new RedCrossingRuleConfig { Id = "", Zone = zone, Signal = signal };
-                    rule = d with { Settle = settle ?? d.Settle, RedGrace = grace ?? d.RedGrace };
-                }
+                    var settle = m.Duration("settle", max: TimeSpan.FromMinutes(1));
+                    var grace = m.Duration("red_grace", max: TimeSpan.FromMinutes(5));
+                    if (zone is not null && signal is not null)
+                    {
+                        var d = new RedCrossingRuleConfig { Id = "", Zone = zone, Signal = signal };
+                        rule = d with { Settle = settle ?? d.Settle, RedGrace = grace ?? d.RedGrace };
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case PpeRuleConfig.TypeName:
-            {
-                var zone = m.Has("zone") ? Zone(false) : null;
-                var require = m.Strings("require");
-                if (require is null) m.Error("require", "is required: the label names of the items to check, e.g. [helmet, vest]");
-                var person = m.String("person");
-                var missing = m.Strings("missing");
-                var forTime = m.Duration("for", max: TimeSpan.FromHours(1));
-                if (require is not null)
                 {
-                    var d = new PpeRuleConfig { Id = "", Require = require };
-                    rule = d with { Zone = zone, Person = person ?? d.Person, Missing = missing ?? [], For = forTime ?? d.For };
-                }
+                    var zone = m.Has("zone") ? Zone(false) : null;
+                    var require = m.Strings("require");
+                    if (require is null) m.Error("require", "is required: the label names of the items to check, e.g. [helmet, vest]");
+                    var person = m.String("person");
+                    var missing = m.Strings("missing");
+                    var forTime = m.Duration("for", max: TimeSpan.FromHours(1));
+                    if (require is not null)
+                    {
+                        var d = new PpeRuleConfig { Id = "", Require = require };
+                        rule = d with { Zone = zone, Person = person ?? d.Person, Missing = missing ?? [], For = forTime ?? d.For };
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case SceneChangeRuleConfig.TypeName:
-            {
-                var zone = Zone(true);
-                var after = m.Duration("after", min: TimeSpan.FromSeconds(1), max: TimeSpan.FromDays(7));
-                var fraction = (float?)m.Number("min_changed_fraction", 0.001, 1.0);
-                var pixel = m.Int("pixel_threshold", 4, 250);
-                var learn = m.Duration("learn", min: TimeSpan.FromSeconds(1), max: TimeSpan.FromHours(1));
-                if (zone is not null)
                 {
-                    var d = new SceneChangeRuleConfig { Id = "", Zone = zone };
-                    rule = d with
+                    var zone = Zone(true);
+                    var after = m.Duration("after", min: TimeSpan.FromSeconds(1), max: TimeSpan.FromDays(7));
+                    var fraction = (float?)m.Number("min_changed_fraction", 0.001, 1.0);
+                    var pixel = m.Int("pixel_threshold", 4, 250);
+                    var learn = m.Duration("learn", min: TimeSpan.FromSeconds(1), max: TimeSpan.FromHours(1));
+                    if (zone is not null)
                     {
-                        After = after ?? d.After, MinChangedFraction = fraction ?? d.MinChangedFraction,
-                        PixelThreshold = pixel ?? d.PixelThreshold, Learn = learn ?? d.Learn,
-                    };
-                }
+                        var d = new SceneChangeRuleConfig { Id = "", Zone = zone };
+                        rule = d with
+                        {
+                            After = after ?? d.After,
+                            MinChangedFraction = fraction ?? d.MinChangedFraction,
+                            PixelThreshold = pixel ?? d.PixelThreshold,
+                            Learn = learn ?? d.Learn,
+                        };
+                    }
 
-                break;
-            }
+                    break;
+                }
         }
 
         m.Finish();

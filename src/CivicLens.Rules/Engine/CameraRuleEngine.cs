@@ -147,8 +147,18 @@ public sealed class CameraRuleEngine
         var id = EventIds.Create(Camera, rule, 0, phase == EventPhase.Start ? "degraded" : "recovered", frame.StreamTime);
         return new RuleEvent
         {
-            Id = id, Kind = "rules.degraded", Phase = phase, Camera = Camera, Rule = rule, Category = "camera-health",
-            Site = _context.Camera.Site, StreamTime = frame.StreamTime, At = frame.At, IncidentId = incident ?? id, Detail = reason, Confidence = 1f,
+            Id = id,
+            Kind = "rules.degraded",
+            Phase = phase,
+            Camera = Camera,
+            Rule = rule,
+            Category = "camera-health",
+            Site = _context.Camera.Site,
+            StreamTime = frame.StreamTime,
+            At = frame.At,
+            IncidentId = incident ?? id,
+            Detail = reason,
+            Confidence = 1f,
         };
     }
 

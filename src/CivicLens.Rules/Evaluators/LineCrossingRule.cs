@@ -96,7 +96,11 @@ public sealed class LineCrossingRule : RuleEvaluator
                 Fired(now);
                 output.Add(NewEvent("line.crossed", EventPhase.Instant, NewId(t.TrackId, "cross-" + direction, now), frame, line: _rule.Line) with
                 {
-                    Label = label, Direction = direction, Confidence = t.Score, Box = t.Box, Count = 1,
+                    Label = label,
+                    Direction = direction,
+                    Confidence = t.Score,
+                    Box = t.Box,
+                    Count = 1,
                 });
             }
         }
@@ -109,7 +113,10 @@ public sealed class LineCrossingRule : RuleEvaluator
         _counts.Clear();
         output.Add(NewEvent("line.counts", EventPhase.Instant, NewId(interval, partial ? "counts-partial" : "counts", start), frame, line: _rule.Line) with
         {
-            Counts = counts, Count = counts.Values.Sum(), IntervalStart = start, Confidence = 1f,
+            Counts = counts,
+            Count = counts.Values.Sum(),
+            IntervalStart = start,
+            Confidence = 1f,
             Duration = partial ? frame.StreamTime - start : _rule.Interval,
             Detail = partial ? "partial interval" : null,
         });

@@ -76,7 +76,11 @@ public sealed class OccupancyRule : RuleEvaluator
                 _lastUpdate = now;
                 output.Add(NewEvent("zone.occupancy", EventPhase.Start, id, frame, zone: _rule.Zone) with
                 {
-                    IncidentId = id, Count = _count, Label = Label, Confidence = Confidence, Duration = now - _aboveSince.Value,
+                    IncidentId = id,
+                    Count = _count,
+                    Label = Label,
+                    Confidence = Confidence,
+                    Duration = now - _aboveSince.Value,
                     Detail = $"{_count} in zone (threshold {_rule.Threshold})",
                 });
             }
@@ -86,7 +90,11 @@ public sealed class OccupancyRule : RuleEvaluator
                 _lastUpdate = now;
                 output.Add(NewEvent("zone.occupancy", EventPhase.Update, NewId(0, "peak", now), frame, zone: _rule.Zone) with
                 {
-                    IncidentId = incident, Count = _peak, Label = Label, Confidence = Confidence, Duration = now - _incidentStart,
+                    IncidentId = incident,
+                    Count = _peak,
+                    Label = Label,
+                    Confidence = Confidence,
+                    Duration = now - _incidentStart,
                     Detail = $"peak {_peak} in zone",
                 });
             }
@@ -116,7 +124,11 @@ public sealed class OccupancyRule : RuleEvaluator
             var endedAt = _belowSince ?? frame.StreamTime;
             output.Add(NewEvent("zone.occupancy", EventPhase.End, NewId(0, "end", frame.StreamTime), frame, zone: _rule.Zone) with
             {
-                IncidentId = incident, Count = _peak, Label = Label, Confidence = Confidence, Duration = endedAt - _incidentStart,
+                IncidentId = incident,
+                Count = _peak,
+                Label = Label,
+                Confidence = Confidence,
+                Duration = endedAt - _incidentStart,
                 Detail = detail ?? $"peak {_peak} in zone",
             });
         }

@@ -78,7 +78,11 @@ public sealed class PpeRule : RuleEvaluator
             Fired(now);
             output.Add(NewEvent("ppe.missing", EventPhase.Instant, NewId(t.TrackId, "ppe-" + what, now), frame, zone: _rule.Zone) with
             {
-                Label = LabelOf(t.ClassId), Confidence = t.Score, Box = t.Box, Count = 1, Detail = what,
+                Label = LabelOf(t.ClassId),
+                Confidence = t.Score,
+                Box = t.Box,
+                Count = 1,
+                Detail = what,
             });
         }
     }

@@ -64,7 +64,11 @@ public sealed class RedCrossingRule : RuleEvaluator
             Fired(now);
             output.Add(NewEvent("crossing.red", EventPhase.Instant, NewId(t.TrackId, "red", now), frame, zone: _rule.Zone) with
             {
-                Label = LabelOf(t.ClassId), Confidence = t.Score, Box = t.Box, Count = 1, Detail = $"signal '{_rule.Signal}' red",
+                Label = LabelOf(t.ClassId),
+                Confidence = t.Score,
+                Box = t.Box,
+                Count = 1,
+                Detail = $"signal '{_rule.Signal}' red",
             });
         }
     }

@@ -61,7 +61,13 @@ public sealed class StationaryVehicleRule : RuleEvaluator
                 // parked one never resets the parked one's timer.
                 _anchors.Add(new Anchor
                 {
-                    Key = ++_nextAnchor, Box = t.Box, Since = now, LastSeen = now, ClassId = t.ClassId, ScoreSum = t.Score, Observations = 1,
+                    Key = ++_nextAnchor,
+                    Box = t.Box,
+                    Since = now,
+                    LastSeen = now,
+                    ClassId = t.ClassId,
+                    ScoreSum = t.Score,
+                    Observations = 1,
                     MatchedThisFrame = true,
                 });
                 continue;
@@ -96,7 +102,11 @@ public sealed class StationaryVehicleRule : RuleEvaluator
                 a.Incident = id;
                 output.Add(NewEvent("vehicle.stationary", EventPhase.Start, id, frame, zone: _rule.Zone) with
                 {
-                    IncidentId = id, Label = LabelOf(a.ClassId), Confidence = a.Confidence, Box = a.Box, Duration = now - a.Since,
+                    IncidentId = id,
+                    Label = LabelOf(a.ClassId),
+                    Confidence = a.Confidence,
+                    Box = a.Box,
+                    Duration = now - a.Since,
                 });
             }
         }
@@ -129,7 +139,12 @@ public sealed class StationaryVehicleRule : RuleEvaluator
         if (a.Incident is not { } incident) return;
         output.Add(NewEvent("vehicle.stationary", EventPhase.End, NewId(a.Key, "end", frame.StreamTime), frame, zone: _rule.Zone) with
         {
-            IncidentId = incident, Label = LabelOf(a.ClassId), Confidence = a.Confidence, Box = a.Box, Duration = a.LastSeen - a.Since, Detail = detail,
+            IncidentId = incident,
+            Label = LabelOf(a.ClassId),
+            Confidence = a.Confidence,
+            Box = a.Box,
+            Duration = a.LastSeen - a.Since,
+            Detail = detail,
         });
     }
 

@@ -81,7 +81,10 @@ public sealed class ZoneEntryRule : RuleEvaluator
                     {
                         output.Add(NewEvent("zone.entry", EventPhase.Instant, NewId(t.TrackId, "entry", now), frame, zone: _rule.Zone) with
                         {
-                            Label = LabelOf(t.ClassId), Confidence = s.BestScore, Box = t.Box, Count = 1,
+                            Label = LabelOf(t.ClassId),
+                            Confidence = s.BestScore,
+                            Box = t.Box,
+                            Count = 1,
                         });
                     }
                     else
@@ -90,7 +93,11 @@ public sealed class ZoneEntryRule : RuleEvaluator
                         s.Incident = id;
                         output.Add(NewEvent("zone.dwell", EventPhase.Start, id, frame, zone: _rule.Zone) with
                         {
-                            IncidentId = id, Label = LabelOf(t.ClassId), Confidence = s.BestScore, Box = t.Box, Duration = now - s.InsideSince.Value,
+                            IncidentId = id,
+                            Label = LabelOf(t.ClassId),
+                            Confidence = s.BestScore,
+                            Box = t.Box,
+                            Duration = now - s.InsideSince.Value,
                         });
                     }
                 }
@@ -110,8 +117,12 @@ public sealed class ZoneEntryRule : RuleEvaluator
     {
         output.Add(NewEvent("zone.dwell", EventPhase.End, NewId(trackId, "dwell-end", frame.StreamTime), frame, zone: _rule.Zone) with
         {
-            IncidentId = incident, Label = LabelOf(s.ClassId), Confidence = s.BestScore, Box = s.Box,
-            Duration = s.LastInside - (s.InsideSince ?? s.LastInside), Detail = detail,
+            IncidentId = incident,
+            Label = LabelOf(s.ClassId),
+            Confidence = s.BestScore,
+            Box = s.Box,
+            Duration = s.LastInside - (s.InsideSince ?? s.LastInside),
+            Detail = detail,
         });
         s.Incident = null;
     }

@@ -71,9 +71,18 @@ public sealed class CameraHealthMonitor : IDisposable
                         emit = new RuleEvent
                         {
                             Id = EventIds.Create(_camera, "health", 0, "online", TimeSpan.FromTicks(health.At.UtcTicks)),
-                            Kind = "camera.online", Phase = EventPhase.End, IncidentId = incident, Camera = _camera, Rule = "health",
-                            Category = "camera-health", Site = _site, StreamTime = TimeSpan.Zero, At = health.At, Duration = outage,
-                            Confidence = 1f, Detail = $"back online after {outage.TotalSeconds:0} s",
+                            Kind = "camera.online",
+                            Phase = EventPhase.End,
+                            IncidentId = incident,
+                            Camera = _camera,
+                            Rule = "health",
+                            Category = "camera-health",
+                            Site = _site,
+                            StreamTime = TimeSpan.Zero,
+                            At = health.At,
+                            Duration = outage,
+                            Confidence = 1f,
+                            Detail = $"back online after {outage.TotalSeconds:0} s",
                         };
                     }
                     else
@@ -111,9 +120,19 @@ public sealed class CameraHealthMonitor : IDisposable
         _incident = id;
         return new RuleEvent
         {
-            Id = id, Kind = "camera.offline", Phase = EventPhase.Start, IncidentId = id, Camera = _camera, Rule = "health",
-            Category = "camera-health", Site = _site, StreamTime = TimeSpan.Zero, At = since, Duration = _time.GetUtcNow() - since,
-            Confidence = 1f, Detail = _reason ?? "no frames",
+            Id = id,
+            Kind = "camera.offline",
+            Phase = EventPhase.Start,
+            IncidentId = id,
+            Camera = _camera,
+            Rule = "health",
+            Category = "camera-health",
+            Site = _site,
+            StreamTime = TimeSpan.Zero,
+            At = since,
+            Duration = _time.GetUtcNow() - since,
+            Confidence = 1f,
+            Detail = _reason ?? "no frames",
         };
     }
 

@@ -9,13 +9,13 @@ public class PixelatorTests
     {
         var px = new byte[w * h * 3];
         for (var y = 0; y < h; y++)
-        for (var x = 0; x < w; x++)
-        {
-            var i = (y * w + x) * 3;
-            px[i] = (byte)(x * 7);
-            px[i + 1] = (byte)(y * 5);
-            px[i + 2] = (byte)((x * y) % 251);
-        }
+            for (var x = 0; x < w; x++)
+            {
+                var i = (y * w + x) * 3;
+                px[i] = (byte)(x * 7);
+                px[i + 1] = (byte)(y * 5);
+                px[i + 2] = (byte)((x * y) % 251);
+            }
 
         return px;
     }
@@ -31,22 +31,22 @@ public class PixelatorTests
         Pixelator.Pixelate(px, w, h, region, minBlock: 6, maxBlocksAcross: 5);
 
         for (var y = 0; y < h; y++)
-        for (var x = 0; x < w; x++)
-        {
-            var inside = x >= 10 && x < 40 && y >= 8 && y < 38;
-            var i = (y * w + x) * 3;
-            if (!inside) Assert.Equal(original[i], px[i]);
-        }
+            for (var x = 0; x < w; x++)
+            {
+                var inside = x >= 10 && x < 40 && y >= 8 && y < 38;
+                var i = (y * w + x) * 3;
+                if (!inside) Assert.Equal(original[i], px[i]);
+            }
 
         // 30 px / 5 blocks => 6 px blocks: every pixel of the first block equals the block's first pixel.
         var first = (8 * w + 10) * 3;
         for (var y = 8; y < 14; y++)
-        for (var x = 10; x < 16; x++)
-        {
-            var i = (y * w + x) * 3;
-            Assert.Equal(px[first], px[i]);
-            Assert.Equal(px[first + 1], px[i + 1]);
-        }
+            for (var x = 10; x < 16; x++)
+            {
+                var i = (y * w + x) * 3;
+                Assert.Equal(px[first], px[i]);
+                Assert.Equal(px[first + 1], px[i + 1]);
+            }
 
         // And the region really lost its detail.
         Assert.NotEqual(original[((20 * w) + 25) * 3], px[((20 * w) + 25) * 3]);
