@@ -46,6 +46,9 @@ public sealed class RulesOnFootageTests
         Assert.All(parked, p => Assert.InRange(p.T, 29.5, 33));
         Assert.Equal(1.0, scores.Single(s => s.Rule == "service-road-parking").Recall);
 
+        // Nothing is dumped on the lawn in the clip: people walking and standing on it are not a scene change.
+        Assert.DoesNotContain(events, e => e.Kind == "scene.change");
+
         // Every rule with truth reaches the floor docs/accuracy.md reports (a regression fails here).
         foreach (var s in scores)
         {
