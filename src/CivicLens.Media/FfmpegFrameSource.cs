@@ -23,6 +23,7 @@ public sealed partial class FfmpegFrameSource : IFrameSource
     private static readonly Counter<long> Decoded = Meter.CreateCounter<long>("civiclens.media.frames_decoded");
     private static readonly Counter<long> Dropped = Meter.CreateCounter<long>("civiclens.media.frames_dropped");
     private static readonly Counter<long> Reconnects = Meter.CreateCounter<long>("civiclens.media.reconnects");
+    private static readonly Counter<long> SizeChanges = Meter.CreateCounter<long>("civiclens.media.resolution_changes");
 
     private readonly FrameSourceOptions _options;
     private readonly SourceUri _uri;
@@ -43,14 +44,18 @@ public sealed partial class FfmpegFrameSource : IFrameSource
     private string? _failure;
     private MediaInfo? _info;
 
-    // What the current ffmpeg decodes, and where its frames sit in the stream (files restart mid-way after a size change).
+    // What the current ffmpeg (a "segment": a file is decoded again from a size change on) decodes, and where its frames
+    // sit. ffmpeg writes rawvideo at a constant rate from its time 0, duplicating or dropping frames as a late first frame
+    // or a gap needs, so its frame n is at n / rate on the timeline its reports use.
     private int _sourceWidth;
     private int _sourceHeight;
     private int _segment;
-    private double _segmentOrigin;   // the file's time (ffmpeg timeline) of the current decoder's pts 0
-    private TimeSpan _segmentStartTime;
+    private long _segmentFrames;         // frames read from the current ffmpeg
+    private long _segmentSkip;           // frames it repeats that were delivered already (a change noticed late)
+    private double _segmentOrigin;       // the time of its time 0 on the first ffmpeg's timeline (the file's)
+    private TimeSpan _segmentStartTime;  // stream time of its first delivered frame
     private long _segmentStartSequence;
-    private SizeChange? _pendingChange; // set by the stderr reader, acted on by the frame reader
+    private SizeChange? _pendingChange;  // set by the stderr reader, acted on by the frame reader
 
     public FfmpegFrameSource(FrameSourceOptions options, TimeProvider time, ILoggerFactory loggers)
     {
@@ -93,7 +98,11 @@ public sealed partial class FfmpegFrameSource : IFrameSource
             var frameBytes = _pool!.FrameBytes;
             Frame? frame = null;
             byte[] target;
-            if (!IsLive)
+            if (_segmentSkip > 0)
+            {
+                target = _scratch;
+            }
+            else if (!IsLive)
             {
                 frame = await _pool.RentAsync(cancellationToken);
                 target = frame.Pixels;
@@ -131,11 +140,18 @@ public sealed partial class FfmpegFrameSource : IFrameSource
                 continue;
             }
 
-            if (Volatile.Read(ref _pendingChange) is { } change && IsPastChange(change))
+            var index = _segmentFrames++;
+            if (Volatile.Read(ref _pendingChange) is { } change && IsPastChange(change, index))
             {
                 // ffmpeg scaled this frame to the old size: it is decoded again at the new one, never delivered distorted.
                 frame?.Release();
-                await OnSizeChangedAsync(change);
+                await OnSizeChangedAsync(change, index);
+                continue;
+            }
+
+            if (_segmentSkip > 0)
+            {
+                _segmentSkip--;
                 continue;
             }
 
@@ -191,7 +207,7 @@ public sealed partial class FfmpegFrameSource : IFrameSource
         _outputFps = _options.SampleFps ?? info.FramesPerSecond ?? 25;
         (_sourceWidth, _sourceHeight) = (info.Width, info.Height);
         _segmentOrigin = 0;
-        Launch(BuildArguments(w, h, resumeTrim: null), feeder: null);
+        Launch(BuildArguments(w, h, resume: false), feeder: null);
         if (!_uri.IsFile)
         {
             Volatile.Write(ref _stalled, 0);
@@ -216,14 +232,13 @@ public sealed partial class FfmpegFrameSource : IFrameSource
     {
         var segment = Interlocked.Increment(ref _segment);
         Volatile.Write(ref _pendingChange, null);
+        _segmentFrames = 0;
+        _segmentSkip = 0;
         _ffmpeg = new FfmpegProcess(arguments, Name, _logger, (process, change) => OnSizeReported(process, segment, change), feeder);
     }
 
-    /// <summary>
-    /// With <paramref name="resumeTrim"/> ffmpeg reads a stream copy on stdin (see <see cref="BuildFeederArguments"/>)
-    /// instead of the source, and drops that many seconds of it when positive.
-    /// </summary>
-    private List<string> BuildArguments(int w, int h, double? resumeTrim)
+    /// <summary>With <paramref name="resume"/> ffmpeg reads a stream copy on stdin (<see cref="BuildFeederArguments"/>).</summary>
+    private List<string> BuildArguments(int w, int h, bool resume)
     {
         // level+info: every line carries its level, so only errors reach the log as warnings and the tail, while the
         // buffer source's info line about a changed frame size can be read. -nostats: no progress line per second.
@@ -237,14 +252,13 @@ public sealed partial class FfmpegFrameSource : IFrameSource
             a.AddRange(["-rw_timeout", Micros(_options.StallTimeout)]);
         }
 
-        if (_options.Loop && _uri.IsFile && resumeTrim is null) a.AddRange(["-stream_loop", "-1"]);
+        if (_options.Loop && _uri.IsFile && !resume) a.AddRange(["-stream_loop", "-1"]);
         if (_options.Realtime && _uri.IsFile) a.Add("-re");
         // Without this ffmpeg rebuilds its filters for a frame of another size, silently scaling it to the first size.
         a.AddRange(["-reinit_filter", "0"]);
-        a.AddRange(resumeTrim is null ? ["-i", _uri.Value] : ["-f", "nut", "-i", "pipe:0"]);
-        a.AddRange(["-an", "-sn", "-dn"]);
+        a.AddRange(resume ? ["-f", "nut", "-i", "pipe:0"] : ["-i", _uri.Value]);
+        a.AddRange(["-map", "0:V:0", "-an", "-sn", "-dn"]); // the stream the probe and a resuming stream copy read
         var filters = new List<string>();
-        if (resumeTrim is > 0 and var trim) filters.Add("trim=start=" + Seconds(trim));
         if (_options.SampleFps is { } fps) filters.Add("fps=" + fps.ToString(CultureInfo.InvariantCulture));
         filters.Add($"scale={w}:{h}"); // always: whatever ffmpeg decodes, it writes frames of the pool's size
         a.AddRange(["-vf", string.Join(',', filters)]);
@@ -286,15 +300,14 @@ public sealed partial class FfmpegFrameSource : IFrameSource
         if (segment != Volatile.Read(ref _segment)) return; // an ffmpeg already replaced
         // The same size as expected: a restarted decoder's first frames (or only the pixel format changed).
         if (change.ToWidth == _sourceWidth && change.ToHeight == _sourceHeight) return;
-        var at = change.PtsSeconds is { } pts ? _segmentOrigin + pts : (double?)null;
-        var pending = new SizeChange(segment, _sourceWidth, _sourceHeight, change.ToWidth, change.ToHeight, at);
+        var pending = new SizeChange(segment, _sourceWidth, _sourceHeight, change.ToWidth, change.ToHeight, change.PtsSeconds);
         if (Interlocked.CompareExchange(ref _pendingChange, pending, null) is not null) return;
         // A camera reconnects at once: the frames still in the pipe are already scaled. A file is read up to the change.
         if (!_uri.IsFile) process.Stop();
     }
 
-    /// <summary>Whether the frame just read (the next sequence number) comes from or after the changed frame.</summary>
-    private bool IsPastChange(SizeChange change)
+    /// <summary>Whether the current ffmpeg's frame <paramref name="index"/> shows the changed picture or a later one.</summary>
+    private bool IsPastChange(SizeChange change, long index)
     {
         if (change.Segment != _segment)
         {
@@ -302,14 +315,14 @@ public sealed partial class FfmpegFrameSource : IFrameSource
             return false;
         }
 
-        if (!_uri.IsFile || change.At is not { } at) return true;
-        // ffmpeg writes rawvideo at a constant rate from time 0 (duplicating or dropping to keep it, as a late first
-        // frame or a gap needs), so frame n is at n / rate on its timeline, the timeline its reports use.
-        return FileTime(_sequence).TotalSeconds >= at - 0.5 / _outputFps;
+        return !_uri.IsFile || change.At is not { } at || index >= FrameAt(at);
     }
 
-    /// <summary>Stops the current ffmpeg and goes on at the new size (a file from the first frame not yet delivered).</summary>
-    private async Task OnSizeChangedAsync(SizeChange change)
+    /// <summary>The output frame that first shows a picture decoded at <paramref name="seconds"/> (ffmpeg rounds to the nearest).</summary>
+    private long FrameAt(double seconds) => (long)Math.Round(seconds * _outputFps, MidpointRounding.AwayFromZero);
+
+    /// <summary>Stops the current ffmpeg and goes on at the new size (a file from its frame <paramref name="index"/>, not yet delivered).</summary>
+    private async Task OnSizeChangedAsync(SizeChange change, long index)
     {
         var ffmpeg = _ffmpeg!;
         _ffmpeg = null;
@@ -321,11 +334,13 @@ public sealed partial class FfmpegFrameSource : IFrameSource
         await ffmpeg.WaitForExitAsync(TimeSpan.FromSeconds(5));
         ffmpeg.Dispose();
         Interlocked.Exchange(ref _stalled, 0);
-        Resume(change);
+        Resume(change, index);
     }
 
-    private void Resume(SizeChange change)
+    /// <param name="index">The current ffmpeg's first frame not delivered.</param>
+    private void Resume(SizeChange change, long index)
     {
+        SizeChanges.Add(1);
         var (w, h) = OutputSize(change.ToWidth, change.ToHeight);
         UsePool(w, h);
         var reason = $"resolution changed from {change.FromWidth}x{change.FromHeight} to {change.ToWidth}x{change.ToHeight}"
@@ -338,20 +353,19 @@ public sealed partial class FfmpegFrameSource : IFrameSource
             return;
         }
 
-        // Go on from the first frame not yet delivered: a stream copy from the changed key frame feeds a new decoder,
-        // which drops what precedes that frame (only when the change was noticed late, after frames scaled to the old size).
-        var restartAt = FileTime(_sequence);
-        var fileTime = restartAt.TotalSeconds;
+        // A stream copy from the changed key frame feeds a new decoder. Its frames up to the first one not delivered are
+        // skipped: none, unless the change was noticed late and frames scaled to the old size went out meanwhile.
+        var changed = change.At is { } at ? Math.Min(FrameAt(at), index) : index;
+        var keyFrame = _segmentOrigin + (change.At ?? index / _outputFps);
         var halfFrame = 0.5 / (_info!.FramesPerSecond ?? _outputFps);
-        var keyFrame = change.At ?? fileTime;
-        var trim = fileTime - keyFrame - halfFrame;
         Raise(SourceState.Starting, reason);
         (_sourceWidth, _sourceHeight) = (change.ToWidth, change.ToHeight);
         _segmentOrigin = keyFrame;
-        _segmentStartTime = restartAt;
+        _segmentStartTime = FileTime(_sequence);
         _segmentStartSequence = _sequence;
-        Launch(BuildArguments(w, h, trim), BuildFeederArguments(keyFrame - halfFrame));
-        LogResumed(_logger, Name, restartAt.TotalSeconds, w, h);
+        Launch(BuildArguments(w, h, resume: true), BuildFeederArguments(keyFrame - halfFrame));
+        _segmentSkip = index - changed;
+        LogResumed(_logger, Name, _segmentStartTime.TotalSeconds, w, h);
     }
 
     private async Task OnStreamEndedAsync(CancellationToken ct)
@@ -367,7 +381,7 @@ public sealed partial class FfmpegFrameSource : IFrameSource
         if (Interlocked.Exchange(ref _pendingChange, null) is { } change && change.Segment == _segment)
         {
             // ffmpeg ended (a camera: was stopped) after reporting a new size; the rest of a file is read again at that size.
-            Resume(change);
+            Resume(change, _segmentFrames);
             return;
         }
 
@@ -459,5 +473,5 @@ public sealed partial class FfmpegFrameSource : IFrameSource
 }
 
 /// <summary>A size change reported by the ffmpeg of <paramref name="Segment"/>; <paramref name="At"/> is the changed frame's time on
-/// the file's ffmpeg timeline (null when unknown or for a camera).</summary>
+/// that ffmpeg's timeline (null when ffmpeg gave none).</summary>
 internal sealed record SizeChange(int Segment, int FromWidth, int FromHeight, int ToWidth, int ToHeight, double? At);

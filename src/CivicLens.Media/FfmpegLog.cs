@@ -57,10 +57,11 @@ internal static class FfmpegLog
     };
 
     /// <summary>
-    /// Recognises the line ffmpeg's buffer source writes (at info level, with <c>-reinit_filter 0</c>) for each frame whose
-    /// size or pixel format differs from the one the filter graph was built for:
-    /// "filter context - w: 768 h: 576 fmt: 0, incoming frame - w: 640 h: 360 fmt: 0 pts_time: 5". Newer ffmpeg adds
-    /// colour fields between them; only the sizes and pts_time are read.
+    /// Recognises the line ffmpeg's buffer source writes, with <c>-reinit_filter 0</c>, for a frame whose size or pixel
+    /// format differs from the one the filter graph was built for:
+    /// "filter context - w: 768 h: 576 fmt: 0, incoming frame - w: 640 h: 360 fmt: 0 pts_time: 5". ffmpeg 5.1 writes it at
+    /// info level for every such frame; newer releases add colour fields and write it at warning level for the first one
+    /// only (debug for the rest). Only the sizes and pts_time are read.
     /// </summary>
     public static bool TryParseSizeChange(string text, out FrameSizeChange change)
     {

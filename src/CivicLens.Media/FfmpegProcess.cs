@@ -110,7 +110,7 @@ internal sealed partial class FfmpegProcess : IDisposable
                 if (line.Length == 0) continue;
                 var level = FfmpegLog.Parse(line, out var text);
                 var safe = SourceUri.Redact(text);
-                if (isMain && level == FfmpegLogLevel.Info && _onSizeChange is not null && FfmpegLog.TryParseSizeChange(text, out var change))
+                if (isMain && level != FfmpegLogLevel.Error && _onSizeChange is not null && FfmpegLog.TryParseSizeChange(text, out var change))
                 {
                     LogFfmpegDetail(_logger, _name, safe);
                     _onSizeChange(this, change);

@@ -25,46 +25,51 @@ public sealed class FfmpegFrameSourceResolutionChangeTests : IClassFixture<Ffmpe
         _output = output;
     }
 
-    [Fact]
-    public async Task ReadAsync_FileChangesResolutionMidway_DeliversTheRestAtTheNewSizeWithoutLosingItsPlace()
+    [Theory]
+    [InlineData(null, null, 768, 576, 640, 360, "")]
+    [InlineData(5.0, 320, 320, 240, 320, 180, " (frames now 320x180)")]
+    public async Task ReadAsync_FileChangesResolutionMidway_DeliversTheRestAtTheNewSizeWithoutLosingItsPlace(
+        double? fps, int? width, int firstWidth, int firstHeight, int secondWidth, int secondHeight, string scaled)
     {
-        await using var source = Open(_clips.Joined, NullLoggerFactory.Instance);
+        await using var source = Open(_clips.Joined, fps, width, NullLoggerFactory.Instance);
         var health = new HealthRecorder(source);
 
         var frames = await Deadline.WithinAsync(ReadAllAsync(source), Bound, "the joined clip to be decoded");
         var sizes = frames.Select(f => (f.Width, f.Height)).ToList();
-        var large = sizes.TakeWhile(s => s == (768, 576)).Count();
-        var small = sizes.Skip(large).TakeWhile(s => s == (640, 360)).Count();
-        _output.WriteLine($"{large} frames at 768x576, then {small} at 640x360; {health.Describe()}");
+        var first = sizes.TakeWhile(s => s == (firstWidth, firstHeight)).Count();
+        var second = sizes.Skip(first).TakeWhile(s => s == (secondWidth, secondHeight)).Count();
+        _output.WriteLine($"{first} frames at {firstWidth}x{firstHeight}, then {second} at {secondWidth}x{secondHeight}; {health.Describe()}");
 
-        Assert.Equal(frames.Count, large + small); // one switch, and nothing at a third size
-        Assert.InRange(large, 48, 52);
-        Assert.InRange(small, 48, 52);
-        Assert.InRange(frames.Count, 98, 102);
+        var rate = fps ?? 10;
+        var half = (int)(5 * rate);
+        Assert.Equal(frames.Count, first + second); // one switch, and nothing at a third size
+        Assert.InRange(first, half - 2, half + 2);
+        Assert.InRange(second, half - 2, half + 2);
+        Assert.InRange(frames.Count, 2 * half - 2, 2 * half + 2);
         Assert.Equal(Enumerable.Range(0, frames.Count).Select(i => (long)i), frames.Select(f => f.Sequence));
         Assert.Equal(TimeSpan.Zero, frames[0].StreamTime);
         for (var i = 1; i < frames.Count; i++)
         {
             var step = frames[i].StreamTime - frames[i - 1].StreamTime;
-            Assert.True(step > TimeSpan.Zero && step < TimeSpan.FromSeconds(0.15), $"stream time steps by {step} at frame {i}");
+            Assert.True(step > TimeSpan.Zero && step < TimeSpan.FromSeconds(1.5 / rate), $"stream time steps by {step} at frame {i}");
         }
 
-        Assert.InRange(frames[^1].StreamTime.TotalSeconds, 9.7, 10.1);
+        Assert.InRange(frames[^1].StreamTime.TotalSeconds, 9.5, 10.1);
 
-        // The first small frame is the second clip's first frame: decoding went on exactly where the change was.
-        var firstSmall = frames[large].Pixels;
-        var second = await FirstFramesAsync(_clips.Second, 2);
-        Assert.True(MeanAbsoluteDifference(firstSmall, second[0]) < 0.5, "the first 640x360 frame is not the second clip's first frame");
-        Assert.True(MeanAbsoluteDifference(firstSmall, second[1]) > 0.5, "the first 640x360 frame is the second clip's second frame");
+        // The first frame at the new size is the second clip's first frame: decoding went on exactly where the change was.
+        var firstOfSecond = frames[first].Pixels;
+        var secondClip = await FirstFramesAsync(_clips.Second, fps, width, 2);
+        Assert.True(MeanAbsoluteDifference(firstOfSecond, secondClip[0]) < 0.5, "the first frame at the new size is not the second clip's first frame");
+        Assert.True(MeanAbsoluteDifference(firstOfSecond, secondClip[1]) > 0.5, "the first frame at the new size is the second clip's second frame");
 
         Assert.Equal(
             [SourceState.Starting, SourceState.Streaming, SourceState.Starting, SourceState.Streaming, SourceState.Ended],
             health.Events.Select(e => e.State));
         var change = health.Events[2];
-        Assert.Equal("resolution changed from 768x576 to 640x360", change.Reason);
-        Assert.Equal((640, 360), (change.Width, change.Height));
-        Assert.Equal((640, 360), (health.Events[3].Width, health.Events[3].Height));
-        Assert.Equal((640, 360), (source.Width, source.Height));
+        Assert.Equal("resolution changed from 768x576 to 640x360" + scaled, change.Reason);
+        Assert.Equal((secondWidth, secondHeight), (change.Width, change.Height));
+        Assert.Equal((secondWidth, secondHeight), (health.Events[3].Width, health.Events[3].Height));
+        Assert.Equal((secondWidth, secondHeight), (source.Width, source.Height));
         Assert.Equal(0, source.DroppedFrames);
     }
 
@@ -76,7 +81,7 @@ public sealed class FfmpegFrameSourceResolutionChangeTests : IClassFixture<Ffmpe
         var second = await Clips.EncodeTsAsync(dir.Path, "second.ts", 2, 2, 160, 120);
         var joined = await Clips.ConcatenateAsync("joined.ts", first, second);
         var logs = new RecordingLoggerFactory();
-        await using var source = Open(joined, logs);
+        await using var source = Open(joined, fps: null, width: null, logs);
         var health = new HealthRecorder(source);
 
         var frames = await Deadline.WithinAsync(ReadAllAsync(source), Bound, "the joined clip to be decoded");
@@ -136,8 +141,8 @@ public sealed class FfmpegFrameSourceResolutionChangeTests : IClassFixture<Ffmpe
         Assert.True(events[3].At - events[2].At < TimeSpan.FromSeconds(1), "the reconnect waited: a size change is no failure to back off from");
     }
 
-    private static FfmpegFrameSource Open(string path, ILoggerFactory logs) =>
-        new(new FrameSourceOptions { Name = "walkway", Uri = path, PoolCapacity = 4 }, TimeProvider.System, logs);
+    private static FfmpegFrameSource Open(string path, double? fps, int? width, ILoggerFactory logs) =>
+        new(new FrameSourceOptions { Name = "walkway", Uri = path, SampleFps = fps, OutputWidth = width, PoolCapacity = 4 }, TimeProvider.System, logs);
 
     private sealed record Copy(long Sequence, TimeSpan StreamTime, int Width, int Height, byte[] Pixels);
 
@@ -153,9 +158,9 @@ public sealed class FfmpegFrameSourceResolutionChangeTests : IClassFixture<Ffmpe
         return frames;
     }
 
-    private static async Task<List<byte[]>> FirstFramesAsync(string path, int count)
+    private static async Task<List<byte[]>> FirstFramesAsync(string path, double? fps, int? width, int count)
     {
-        await using var source = Open(path, NullLoggerFactory.Instance);
+        await using var source = Open(path, fps, width, NullLoggerFactory.Instance);
         var frames = new List<byte[]>();
         while (frames.Count < count && await source.ReadAsync(CancellationToken.None) is { } frame)
         {
