@@ -14,9 +14,16 @@ set +e
 # A hung test fails its assembly after 10 minutes instead of holding CI.
 dotnet build "$repo/CivicLens.slnx" -nologo -v quiet 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+formatted=0
 if [[ $status -eq 0 ]]; then
+  # Formatting is part of the code's rules (.editorconfig): a drift fails the run, after the tests have run.
+  if ! dotnet format whitespace "$repo/CivicLens.slnx" --verify-no-changes 2>&1 | tee -a "$log"; then
+    echo "formatting differs from .editorconfig: run 'dotnet format whitespace CivicLens.slnx'" | tee -a "$log"
+    formatted=1
+  fi
   dotnet test "$repo/CivicLens.slnx" --no-build -nologo -v quiet -m:1 --blame-hang-timeout 10m "$@" 2>&1 | tee -a "$log"
   status=${PIPESTATUS[0]}
+  [[ $formatted -eq 0 ]] || status=1
 fi
 set -e
 # Sum each test assembly's "Passed!/Failed! - Failed: F, Passed: P, Skipped: S" line.
