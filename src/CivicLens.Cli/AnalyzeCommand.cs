@@ -29,12 +29,13 @@ internal static class AnalyzeCommand
         var minScore = new Option<float>("--min-score") { Description = "Lowest detection score given to the tracker (tracks start at 0.5)", DefaultValueFactory = _ => 0.2f };
         var eventsOnly = new Option<bool>("--events-only") { Description = "Print events only, not every track update" };
         var detectorPath = new Option<string?>("--detector") { Description = "Another ONNX detector (NanoDet layout; labels in PATH.json) instead of the bundled one" };
+        var signalFeed = new Option<string?>("--signal-feed") { Description = "File or FIFO of external signal states, one JSON line each ({\"signal\":\"id\",\"state\":\"red\"})" };
         var config = new Option<string?>("--config") { Description = "Zones, lines and rules (YAML, see docs/configuration/); events come from these rules" };
         var verbose = CommonOptions.Verbose();
 
         var command = new Command("analyze", "Analyse a video file or stream; print one JSON line per tracked object update and per event")
         {
-            source, snapshot, fps, name, models, noMotion, noFaces, batch, threads, provider, maxFrames, classes, minScore, eventsOnly, config, detectorPath, verbose,
+            source, snapshot, fps, name, models, noMotion, noFaces, batch, threads, provider, maxFrames, classes, minScore, eventsOnly, config, detectorPath, signalFeed, verbose,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -57,6 +58,7 @@ internal static class AnalyzeCommand
                 WriteTracks = !parse.GetValue(eventsOnly),
                 ConfigPath = parse.GetValue(config),
                 DetectorPath = parse.GetValue(detectorPath),
+                SignalFeedPath = parse.GetValue(signalFeed),
             };
             var stdout = Console.OpenStandardOutput();
             var summary = await AnalysisRunner.RunAsync(options, stdout, loggers, TimeProvider.System, ct);

@@ -72,11 +72,14 @@ public sealed record AnalysisOptions
     /// <summary>Rules configuration (YAML); the camera is <see cref="CameraName"/>, or the file's only camera.</summary>
     public string? ConfigPath { get; init; }
 
+    /// <summary>A file or FIFO of external signal states as JSON lines (see <see cref="SignalFeed"/>); read while the run goes on.</summary>
+    public string? SignalFeedPath { get; init; }
+
     /// <summary>External signal states pushed while the run goes on (tests, a controller feed).</summary>
     public Action<SignalBoard>? OnSignals { get; init; }
 }
 
-public static class AnalysisRunner
+public static partial class AnalysisRunner
 {
     public const string DetectorFile = "nanodet-g-416.onnx";
     public const string FaceFile = "blazeface-back-256.onnx";
@@ -138,6 +141,8 @@ public static class AnalysisRunner
         };
         var signals = new SignalBoard(config?.Signals ?? []);
         options.OnSignals?.Invoke(signals);
+        using var feedStop = new CancellationTokenSource();
+        var feed = options.SignalFeedPath is null ? Task.CompletedTask : ReadSignalFeedAsync(options.SignalFeedPath, signals, time, loggers, feedStop.Token);
         var evidence = config is null ? null : new SiteEvidence(config.Cameras);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var limit = options.MaxFrames is { } max ? new FrameBudget(max * cameras.Count, stop) : null;
@@ -185,6 +190,8 @@ public static class AnalysisRunner
         }
         finally
         {
+            await feedStop.CancelAsync();
+            await feed;
             foreach (var r in runs)
             {
                 r.Rules?.Dispose();
@@ -195,6 +202,30 @@ public static class AnalysisRunner
         writer.Summary.SnapshotsDropped = snapshots?.DroppedCount ?? 0;
         return writer.Summary;
     }
+
+    private static async Task ReadSignalFeedAsync(string path, SignalBoard signals, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
+    {
+        var logger = loggers.CreateLogger<SignalFeed>();
+        try
+        {
+            using var reader = new StreamReader(path);
+            await new SignalFeed(signals, time).RunAsync(reader, problem => LogFeedRejected(logger, path, problem), ct);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (IOException ex)
+        {
+            // The signals go unknown after their max_age; the rules reading them report themselves degraded.
+            LogFeedUnreadable(logger, path, ex.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Signal feed {Path}: line rejected: {Problem}")]
+    private static partial void LogFeedRejected(ILogger logger, string path, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Signal feed {Path} cannot be read: {Error}")]
+    private static partial void LogFeedUnreadable(ILogger logger, string path, string error);
 
     private sealed record CameraRun(FfmpegFrameSource Source, CameraPipeline Pipeline, RulesObserver? Rules, CameraHealthMonitor? Health);
 
