@@ -1,4 +1,6 @@
 using CivicLens.Domain.Frames;
+using CivicLens.Domain.Geometry;
+using CivicLens.Domain.Tracking;
 using CivicLens.Pipeline.Output;
 using CivicLens.Rules.Engine;
 using CivicLens.Rules.Health;
@@ -19,7 +21,25 @@ public sealed class RulesObserver : IPipelineObserver, IDisposable
     private readonly List<RuleEvent> _events = new(16);
     private readonly SiteEvidence? _evidence;
     private readonly List<SiteEvidence.Pending> _requests = new(4);
+    private readonly List<OpenEvidence> _open = [];
     private bool _seenFrame;
+
+    /// <summary>Starting a better view than this (score gain) replaces a lasting condition's evidence.</summary>
+    private const float BetterBy = 0.05f;
+
+    /// <summary>Evidence is replaced at most this often per condition (each replacement is a redaction and a JPEG).</summary>
+    private static readonly TimeSpan RefreshEvery = TimeSpan.FromSeconds(2);
+
+    /// <summary>An open condition about one object whose evidence may still improve.</summary>
+    private sealed class OpenEvidence
+    {
+        public Guid Incident;
+        public required string Kind;
+        public required string File;
+        public BoxF Box;
+        public float Best;
+        public TimeSpan LastWrite;
+    }
 
     public RulesObserver(AnalysisWriter writer, CameraRuleEngine engine, CameraHealthMonitor health, SiteEvidence? evidence = null)
     {
@@ -38,7 +58,9 @@ public sealed class RulesObserver : IPipelineObserver, IDisposable
         if (analysis.Restarted && _seenFrame) _engine.Restart(_frame, _events);
         _seenFrame = true;
         _engine.Process(_frame, _events);
-        await _writer.WriteRuleEventsAsync(_events, analysis, cancellationToken);
+        var snapshot = await _writer.WriteRuleEventsAsync(_events, analysis, cancellationToken);
+        TrackOpenConditions(snapshot, analysis.Frame.StreamTime);
+        if (analysis.Detected) await ImproveEvidenceAsync(analysis, cancellationToken);
         if (_evidence is null) return;
         foreach (var e in _events)
         {
@@ -59,6 +81,45 @@ public sealed class RulesObserver : IPipelineObserver, IDisposable
         _health.OnHealth(health);
     }
 
+    /// <summary>
+    /// The evidence of a lasting condition should be its best view, not just its first: while it is open, a frame
+    /// in which the same object (same place) scores clearly higher replaces the snapshot.
+    /// </summary>
+    private void TrackOpenConditions(string? snapshot, TimeSpan now)
+    {
+        foreach (var e in _events)
+        {
+            if (e.Phase == EventPhase.End) _open.RemoveAll(o => o.Incident == e.IncidentId);
+            else if (e.Phase == EventPhase.Start && snapshot is not null && e.Box is { } box && AnalysisWriter.NeedsEvidence(e))
+            {
+                _open.Add(new OpenEvidence { Incident = e.Id, Kind = e.Kind, File = snapshot, Box = box, Best = e.Confidence, LastWrite = now });
+            }
+        }
+    }
+
+    private async ValueTask ImproveEvidenceAsync(FrameAnalysis analysis, CancellationToken cancellationToken)
+    {
+        var now = analysis.Frame.StreamTime;
+        foreach (var open in _open)
+        {
+            if (now - open.LastWrite < RefreshEvery) continue;
+            TrackedObject? best = null;
+            foreach (var t in analysis.Tracks)
+            {
+                if (t.State == TrackState.Removed || t.Score < open.Best + BetterBy || t.Box.IoU(open.Box) < 0.5f) continue;
+                if (best is null || t.Score > best.Value.Score) best = t;
+            }
+
+            if (best is not { } b) continue;
+            if (await _writer.RefreshEvidenceAsync(analysis, open.File, b.Box, open.Kind, cancellationToken))
+            {
+                open.Best = b.Score;
+                open.Box = b.Box;
+                open.LastWrite = now;
+            }
+        }
+    }
+
     /// <summary>The source ended: flush partial counts and close open conditions.</summary>
     public async ValueTask CompleteAsync(CancellationToken cancellationToken)
     {
@@ -67,13 +128,14 @@ public sealed class RulesObserver : IPipelineObserver, IDisposable
         _frame.Frame = null;
         _engine.Complete(_frame, _events);
         await _writer.WriteRuleEventsAsync(_events, null, cancellationToken);
+        _open.Clear();
     }
 
     /// <summary>Health events come from a timer thread; the writer serialises them with frame output.</summary>
     public static void WriteHealthEvent(AnalysisWriter writer, RuleEvent e)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteRuleEventsAsync([e], null, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        _ = writer.WriteRuleEventsAsync([e], null, CancellationToken.None).AsTask().GetAwaiter().GetResult();
     }
 
     private void Fill(FrameAnalysis analysis)

@@ -12,6 +12,9 @@ public sealed class AnalysisSummary
     public long Snapshots { get; set; }
     public long SnapshotsDropped { get; set; }
 
+    /// <summary>Evidence snapshots of open conditions replaced by a better view of the same object.</summary>
+    public long EvidenceRefreshed { get; set; }
+
     public IReadOnlyDictionary<string, int> TracksByLabel
     {
         get

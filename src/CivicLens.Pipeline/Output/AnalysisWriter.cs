@@ -117,16 +117,18 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
     /// folder, the frame is stored redacted as the events' evidence: one file for all events of the frame that need one.
     /// Health events raised by a timer come without a frame.
     /// </summary>
-    public async ValueTask WriteRuleEventsAsync(IReadOnlyList<RuleEvent> events, FrameAnalysis? analysis, CancellationToken cancellationToken)
+    /// <returns>The evidence snapshot's file name, or null when none was written.</returns>
+    public async ValueTask<string?> WriteRuleEventsAsync(IReadOnlyList<RuleEvent> events, FrameAnalysis? analysis, CancellationToken cancellationToken)
     {
-        if (events.Count == 0) return;
+        if (events.Count == 0) return null;
         await _gate.WaitAsync(cancellationToken);
         try
         {
             string? snapshot = null;
             if (_snapshots is not null && analysis is not null && events.Any(NeedsEvidence))
             {
-                snapshot = TryEventSnapshot(analysis, events.First(NeedsEvidence));
+                var first = events.First(NeedsEvidence);
+                snapshot = TryWriteEvidence(analysis, EvidenceName(analysis, first.Id, null), first.Box, $"{first.Kind} {first.Label}");
             }
 
             foreach (var e in events)
@@ -137,6 +139,28 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
 
             await _json.FlushAsync(cancellationToken);
             await _output.FlushAsync(cancellationToken);
+            return snapshot;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Replaces an open condition's evidence with a better view (same file, so the event line that names it stays
+    /// right); the file is swapped atomically and redacted like every stored image.
+    /// </summary>
+    public async ValueTask<bool> RefreshEvidenceAsync(FrameAnalysis analysis, string fileName, Domain.Geometry.BoxF box, string caption, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        if (_snapshots is null) return false;
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (TryWriteEvidence(analysis, fileName, box, caption) is null) return false;
+            Summary.EvidenceRefreshed++;
+            return true;
         }
         finally
         {
@@ -160,7 +184,7 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            var name = TryEventSnapshot(analysis, null, requests[0].EventId, "site");
+            var name = TryWriteEvidence(analysis, EvidenceName(analysis, requests[0].EventId, "site"), null, null);
             if (name is null) return;
             foreach (var r in requests)
             {
@@ -187,9 +211,11 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
         }
     }
 
-    private string? TryEventSnapshot(FrameAnalysis analysis, RuleEvent? first, Guid? eventId = null, string? suffix = null)
+    private static string EvidenceName(FrameAnalysis analysis, Guid eventId, string? suffix) =>
+        $"{Sanitise(analysis.Camera)}-{analysis.Frame.Sequence:D7}-{eventId.ToString("N")[..8]}{(suffix is null ? "" : "-" + suffix)}.jpg";
+
+    private string? TryWriteEvidence(FrameAnalysis analysis, string name, Domain.Geometry.BoxF? box, string? caption)
     {
-        var frame = analysis.Frame;
         _annotations.Clear();
         _redactionBoxes.Clear();
         _redactionBoxes.AddRange(analysis.Detections);
@@ -198,10 +224,8 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
             _redactionBoxes.Add(new Detection(t.Box, t.ClassId, t.Score));
         }
 
-        if (first?.Box is { } box) _annotations.Add(new SnapshotAnnotation(box, $"{first.Kind} {first.Label}"));
-        var id = (first?.Id ?? eventId!.Value).ToString("N")[..8];
-        var name = $"{Sanitise(analysis.Camera)}-{frame.Sequence:D7}-{id}{(suffix is null ? "" : "-" + suffix)}.jpg";
-        var path = _snapshots!.TryWrite(frame, _redactionBoxes, _annotations, name);
+        if (box is { } b) _annotations.Add(new SnapshotAnnotation(b, caption ?? ""));
+        var path = _snapshots!.TryWrite(analysis.Frame, _redactionBoxes, _annotations, name);
         if (path is null)
         {
             Summary.SnapshotsDropped++;
