@@ -139,7 +139,7 @@ public static partial class AnalysisRunner
             WriteTracks = options.WriteTracks,
             WriteObjectEvents = config is null,
         };
-        var signals = new SignalBoard(config?.Signals ?? []);
+        var signals = new SignalBoard(config?.Signals ?? [], config?.TimeZone);
         options.OnSignals?.Invoke(signals);
         using var feedStop = new CancellationTokenSource();
         var feed = options.SignalFeedPath is null ? Task.CompletedTask : ReadSignalFeedAsync(options.SignalFeedPath, signals, time, loggers, feedStop.Token);

@@ -82,8 +82,14 @@ public sealed record SignalConfig
     /// <summary>Red phases inside the cycle, as offsets from the cycle start.</summary>
     public IReadOnlyList<(TimeSpan From, TimeSpan To)> Red { get; init; } = [];
 
-    /// <summary>Offset of the cycle start from the stream start (scheduled signals on recorded footage) or from midnight.</summary>
+    /// <summary>Offset of the cycle start from the stream start, or from midnight with <see cref="WallClock"/>.</summary>
     public TimeSpan Offset { get; init; }
+
+    /// <summary>
+    /// The cycle runs on the wall clock (local midnight in the configuration's time zone plus <see cref="Offset"/>),
+    /// as a fixed-time controller on a live camera does; otherwise on stream time (recorded footage).
+    /// </summary>
+    public bool WallClock { get; init; }
 
     /// <summary>An external signal not updated for this long is unknown: rules reading it pause and report degraded.</summary>
     public TimeSpan MaxAge { get; init; } = TimeSpan.FromSeconds(5);

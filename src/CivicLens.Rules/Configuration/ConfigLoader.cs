@@ -102,6 +102,8 @@ public static class ConfigLoader
         var cycle = m.Duration("cycle", min: TimeSpan.FromSeconds(1), max: TimeSpan.FromHours(1));
         var offset = m.Duration("offset") ?? Zero;
         var maxAge = m.Duration("max_age", min: TimeSpan.FromMilliseconds(100)) ?? TimeSpan.FromSeconds(5);
+        var clock = m.String("clock") ?? "stream";
+        if (clock is not ("stream" or "wall")) m.Error(m.Get("clock")!, "clock", $"'{clock}' must be stream (recorded footage) or wall (a live controller)");
         var red = new List<(TimeSpan, TimeSpan)>();
         foreach (var w in m.Maps("red"))
         {
@@ -120,7 +122,7 @@ public static class ConfigLoader
         if (!external && cycle is null) m.Error("cycle", "is required unless the signal is 'external: true'");
         if (!external && cycle is not null && red.Count == 0) m.Error("red", "a scheduled signal needs at least one red window");
         if (signals.Any(s => s.Id == id)) m.Error(m.Node, "id", $"signal '{id}' is defined twice");
-        signals.Add(new SignalConfig { Id = id, Cycle = external ? null : cycle, Red = red, Offset = offset, MaxAge = maxAge });
+        signals.Add(new SignalConfig { Id = id, Cycle = external ? null : cycle, Red = red, Offset = offset, MaxAge = maxAge, WallClock = clock == "wall" });
     }
 
     private static CameraConfig? ReadCamera(YamlMap m, List<SiteConfig> sites, List<SignalConfig> signals)

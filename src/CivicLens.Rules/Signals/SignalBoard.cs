@@ -23,10 +23,13 @@ public sealed class SignalBoard
     private readonly Dictionary<string, External> _external = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
-    public SignalBoard(IEnumerable<SignalConfig> signals)
+    public SignalBoard(IEnumerable<SignalConfig> signals, TimeZoneInfo? timeZone = null)
     {
         _signals = signals.ToDictionary(s => s.Id, StringComparer.Ordinal);
+        _zone = timeZone ?? TimeZoneInfo.Utc;
     }
+
+    private readonly TimeZoneInfo _zone;
 
     private sealed record External(SignalState State, DateTimeOffset UpdatedAt, DateTimeOffset Since);
 
@@ -45,15 +48,17 @@ public sealed class SignalBoard
     }
 
     /// <summary>
-    /// The state of <paramref name="id"/> at a moment: scheduled signals use <paramref name="streamTime"/>
-    /// (cycle offsets count from the stream start), external ones compare their last update with <paramref name="at"/>.
+    /// The state of <paramref name="id"/> at a moment: scheduled signals use <paramref name="streamTime"/> (cycle offsets
+    /// count from the stream start) or, with <c>clock: wall</c>, the local time of <paramref name="at"/>; external ones
+    /// compare their last update with <paramref name="at"/>.
     /// </summary>
     public SignalReading Read(string id, TimeSpan streamTime, DateTimeOffset at)
     {
         var config = _signals[id];
         if (config.Cycle is { } cycle)
         {
-            var phase = TimeSpan.FromTicks(((streamTime - config.Offset).Ticks % cycle.Ticks + cycle.Ticks) % cycle.Ticks);
+            var clock = config.WallClock ? TimeZoneInfo.ConvertTime(at, _zone).TimeOfDay : streamTime;
+            var phase = TimeSpan.FromTicks(((clock - config.Offset).Ticks % cycle.Ticks + cycle.Ticks) % cycle.Ticks);
             foreach (var (from, to) in config.Red)
             {
                 if (phase >= from && phase < to) return new SignalReading(SignalState.Red, phase - from);

@@ -217,6 +217,25 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Parse_SignalWithUnknownClock_IsRefused()
+    {
+        var error = Single("""
+            signals:
+              - id: light
+                cycle: 60s
+                clock: sundial
+                red:
+                  - {from: 0s, to: 30s}
+            cameras:
+              - id: cam1
+                resolution: [640, 480]
+            """);
+
+        Assert.Equal("signals[0].clock", error.Field);
+        Assert.Contains("stream (recorded footage) or wall", error.Message);
+    }
+
+    [Fact]
     public void Engine_RuleOnLabelTheModelLacks_NamesRuleAndLabel()
     {
         var config = ConfigLoader.Parse(WithRules("""

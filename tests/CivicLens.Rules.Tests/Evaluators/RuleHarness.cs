@@ -23,7 +23,7 @@ internal sealed class RuleHarness
     public RuleHarness(string yaml, ModelLabels? labels = null, int width = 640, int height = 480)
     {
         Config = ConfigLoader.Parse(yaml, "test.yaml");
-        Signals = new SignalBoard(Config.Signals);
+        Signals = new SignalBoard(Config.Signals, Config.TimeZone);
         _engine = new CameraRuleEngine(Config.Cameras[0], Config, labels ?? ModelLabels.Coco80, Signals);
         _pixels = Frame.CreateDetached(width, height);
     }

@@ -41,6 +41,18 @@ public class SignalFeedTests
     }
 
     [Fact]
+    public void Read_WallClockCycle_FollowsLocalTimeOfDayNotStreamTime()
+    {
+        // Red for the first 30 s of every minute, local time in Berlin (UTC+1 in November).
+        var berlin = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
+        var board = new SignalBoard([new SignalConfig { Id = "p", Cycle = TimeSpan.FromSeconds(60), Red = [(TimeSpan.Zero, TimeSpan.FromSeconds(30))], WallClock = true }], berlin);
+
+        Assert.Equal(SignalState.Red, board.Read("p", TimeSpan.FromSeconds(45), T0.AddSeconds(10)).State);
+        Assert.Equal(SignalState.Green, board.Read("p", TimeSpan.FromSeconds(10), T0.AddSeconds(40)).State);
+        Assert.Equal(TimeSpan.FromSeconds(10), board.Read("p", TimeSpan.Zero, T0.AddSeconds(10)).HeldFor);
+    }
+
+    [Fact]
     public async Task RunAsync_Stream_AppliesGoodLinesAndReportsBadOnes()
     {
         var feed = new SignalFeed(_board, _time);
