@@ -59,8 +59,8 @@ public sealed class FfmpegFrameSourceResolutionChangeTests : IClassFixture<Ffmpe
         // The first frame at the new size is the second clip's first frame: decoding went on exactly where the change was.
         var firstOfSecond = frames[first].Pixels;
         var secondClip = await FirstFramesAsync(_clips.Second, fps, width, 2);
-        Assert.True(MeanAbsoluteDifference(firstOfSecond, secondClip[0]) < 0.5, "the first frame at the new size is not the second clip's first frame");
-        Assert.True(MeanAbsoluteDifference(firstOfSecond, secondClip[1]) > 0.5, "the first frame at the new size is the second clip's second frame");
+        Assert.True(Ffmpeg.MeanAbsoluteDifference(firstOfSecond, secondClip[0]) < 0.5, "the first frame at the new size is not the second clip's first frame");
+        Assert.True(Ffmpeg.MeanAbsoluteDifference(firstOfSecond, secondClip[1]) > 0.5, "the first frame at the new size is the second clip's second frame");
 
         Assert.Equal(
             [SourceState.Starting, SourceState.Streaming, SourceState.Starting, SourceState.Streaming, SourceState.Ended],
@@ -169,14 +169,6 @@ public sealed class FfmpegFrameSourceResolutionChangeTests : IClassFixture<Ffmpe
         }
 
         return frames;
-    }
-
-    private static double MeanAbsoluteDifference(byte[] a, byte[] b)
-    {
-        Assert.Equal(a.Length, b.Length);
-        long sum = 0;
-        for (var i = 0; i < a.Length; i++) sum += Math.Abs(a[i] - b[i]);
-        return (double)sum / a.Length;
     }
 
     /// <summary>The clips, encoded once for the class: 5 s at 768x576, the next 5 s at 640x360, and the two joined.</summary>

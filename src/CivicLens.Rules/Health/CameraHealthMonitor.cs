@@ -68,22 +68,8 @@ public sealed class CameraHealthMonitor : IDisposable
                     if (_incident is { } incident)
                     {
                         var outage = health.At - since;
-                        emit = new RuleEvent
-                        {
-                            Id = EventIds.Create(_camera, "health", 0, "online", TimeSpan.FromTicks(health.At.UtcTicks)),
-                            Kind = "camera.online",
-                            Phase = EventPhase.End,
-                            IncidentId = incident,
-                            Camera = _camera,
-                            Rule = "health",
-                            Category = "camera-health",
-                            Site = _site,
-                            StreamTime = TimeSpan.Zero,
-                            At = health.At,
-                            Duration = outage,
-                            Confidence = 1f,
-                            Detail = $"back online after {outage.TotalSeconds:0} s",
-                        };
+                        emit = Event("camera.online", EventPhase.End, EventIds.Create(_camera, "health", 0, "online", TimeSpan.FromTicks(health.At.UtcTicks)),
+                            incident, health.At, outage, $"back online after {outage.TotalSeconds:0} s");
                     }
                     else
                     {
@@ -118,23 +104,26 @@ public sealed class CameraHealthMonitor : IDisposable
         // The outage began when the source first failed, not when the threshold passed.
         var id = EventIds.Create(_camera, "health", 0, "offline", TimeSpan.FromTicks(since.UtcTicks));
         _incident = id;
-        return new RuleEvent
-        {
-            Id = id,
-            Kind = "camera.offline",
-            Phase = EventPhase.Start,
-            IncidentId = id,
-            Camera = _camera,
-            Rule = "health",
-            Category = "camera-health",
-            Site = _site,
-            StreamTime = TimeSpan.Zero,
-            At = since,
-            Duration = _time.GetUtcNow() - since,
-            Confidence = 1f,
-            Detail = _reason ?? "no frames",
-        };
+        return Event("camera.offline", EventPhase.Start, id, id, since, _time.GetUtcNow() - since, _reason ?? "no frames");
     }
+
+    private RuleEvent Event(string kind, EventPhase phase, Guid id, Guid incident, DateTimeOffset at, TimeSpan duration, string detail) => new()
+    {
+        Id = id,
+        Kind = kind,
+        Phase = phase,
+        IncidentId = incident,
+        Camera = _camera,
+        Rule = "health",
+        Category = "camera-health",
+        Site = _site,
+        // Health is wall-clock: a dead source has no stream time.
+        StreamTime = TimeSpan.Zero,
+        At = at,
+        Duration = duration,
+        Confidence = 1f,
+        Detail = detail,
+    };
 
     public void Dispose()
     {

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using CivicLens.Media;
 using CivicLens.TestSupport;
 
 namespace CivicLens.Media.Tests.Support;
@@ -20,7 +18,7 @@ public static class Clips
         };
         if (faststart) args.AddRange(["-movflags", "+faststart"]);
         args.Add(output);
-        await RunFfmpegAsync(args);
+        await Ffmpeg.RunAsync(args);
         return output;
     }
 
@@ -31,7 +29,7 @@ public static class Clips
     public static async Task<string> EncodeTsAsync(string directory, string name, double start, double seconds, int width, int height)
     {
         var output = Path.Combine(directory, name);
-        await RunFfmpegAsync(
+        await Ffmpeg.RunAsync(
         [
             "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
             "-ss", start.ToString(CultureInfo.InvariantCulture), "-i", TestAssets.SampleVideo, "-t", seconds.ToString(CultureInfo.InvariantCulture),
@@ -61,15 +59,5 @@ public static class Clips
         var output = Path.Combine(Path.GetDirectoryName(path)!, name);
         await File.WriteAllBytesAsync(output, bytes[..(bytes.Length / 2)]);
         return output;
-    }
-
-    private static async Task RunFfmpegAsync(List<string> args)
-    {
-        var psi = new ProcessStartInfo(FfmpegLocator.Ffmpeg) { RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("ffmpeg could not be started.");
-        var err = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"ffmpeg {string.Join(' ', args)} failed ({p.ExitCode}): {err}");
     }
 }

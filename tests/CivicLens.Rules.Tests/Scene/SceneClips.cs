@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using CivicLens.Media;
 using CivicLens.TestSupport;
 
 namespace CivicLens.Rules.Tests.Scene;
@@ -62,12 +60,7 @@ internal static class SceneClips
             "-t", N(seconds), "-filter_complex", "[0:v]fps=5[v];" + filter, "-an",
             "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p", output,
         ]);
-        var psi = new ProcessStartInfo(FfmpegLocator.Ffmpeg) { RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("ffmpeg could not be started.");
-        var err = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"ffmpeg {string.Join(' ', args)} failed ({p.ExitCode}): {err}");
+        await Ffmpeg.RunAsync(args);
         return output;
     }
 
