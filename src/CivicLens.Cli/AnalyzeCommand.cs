@@ -30,12 +30,15 @@ internal static class AnalyzeCommand
         var eventsOnly = new Option<bool>("--events-only") { Description = "Print events only, not every track update" };
         var detectorPath = new Option<string?>("--detector") { Description = "Another ONNX detector (NanoDet layout; labels in PATH.json) instead of the bundled one" };
         var signalFeed = new Option<string?>("--signal-feed") { Description = "File or FIFO of external signal states, one JSON line each ({\"signal\":\"id\",\"state\":\"red\"})" };
+        var sealOriginals = new Option<string?>("--seal-originals") { Description = "Keep each event's unredacted frame encrypted in this folder (off by default; needs --sealing-key)" };
+        var sealingKey = new Option<string?>("--sealing-key") { Description = "The sealing key file (civiclens keys create), kept outside the database" };
+        var sealWindow = new Option<double>("--seal-hours") { Description = "Hours a sealed original is kept before it is destroyed", DefaultValueFactory = _ => 72 };
         var config = new Option<string?>("--config") { Description = "Zones, lines and rules (YAML, see docs/configuration/); events come from these rules" };
         var verbose = CommonOptions.Verbose();
 
         var command = new Command("analyze", "Analyse a video file or stream; print one JSON line per tracked object update and per event")
         {
-            source, snapshot, fps, name, models, noMotion, noFaces, batch, threads, provider, maxFrames, classes, minScore, eventsOnly, config, detectorPath, signalFeed, verbose,
+            source, snapshot, fps, name, models, noMotion, noFaces, batch, threads, provider, maxFrames, classes, minScore, eventsOnly, config, detectorPath, signalFeed, sealOriginals, sealingKey, sealWindow, verbose,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -59,6 +62,11 @@ internal static class AnalyzeCommand
                 ConfigPath = parse.GetValue(config),
                 DetectorPath = parse.GetValue(detectorPath),
                 SignalFeedPath = parse.GetValue(signalFeed),
+                SealedOriginals = parse.GetValue(sealOriginals) is { } sealDir
+                    ? new SealedOriginalsSettings(sealDir,
+                        parse.GetValue(sealingKey) ?? throw new ArgumentException("--seal-originals needs --sealing-key (create one with 'civiclens keys create PATH')."),
+                        TimeSpan.FromHours(parse.GetValue(sealWindow)))
+                    : null,
             };
             var stdout = Console.OpenStandardOutput();
             var summary = await AnalysisRunner.RunAsync(options, stdout, loggers, TimeProvider.System, ct);

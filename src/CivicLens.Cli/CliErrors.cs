@@ -23,7 +23,7 @@ internal static class CliErrors
             await Console.Error.WriteLineAsync("error: " + ex.Message);
             return 2;
         }
-        catch (Exception ex) when (ex is FrameSourceException or ModelException or IOException or UnauthorizedAccessException
+        catch (Exception ex) when (ex is FrameSourceException or CivicLens.Privacy.Sealed.SealingException or ModelException or IOException or UnauthorizedAccessException
                                        or ArgumentException or InvalidOperationException)
         {
             await Console.Error.WriteLineAsync("error: " + ex.Message);

@@ -8,4 +8,5 @@ root.Subcommands.Add(ModelsCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(AccuracyCommand.Create());
+root.Subcommands.Add(KeysCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -7,6 +7,7 @@ using CivicLens.Media;
 using CivicLens.Media.Motion;
 using CivicLens.Pipeline.Output;
 using CivicLens.Privacy.Redaction;
+using CivicLens.Privacy.Sealed;
 using CivicLens.Rules;
 using CivicLens.Rules.Configuration;
 using CivicLens.Rules.Engine;
@@ -72,6 +73,9 @@ public sealed record AnalysisOptions
     /// <summary>Rules configuration (YAML); the camera is <see cref="CameraName"/>, or the file's only camera.</summary>
     public string? ConfigPath { get; init; }
 
+    /// <summary>Keep each event's unredacted frame sealed (off unless set): folder, key file and window.</summary>
+    public SealedOriginalsSettings? SealedOriginals { get; init; }
+
     /// <summary>A file or FIFO of external signal states as JSON lines (see <see cref="SignalFeed"/>); read while the run goes on.</summary>
     public string? SignalFeedPath { get; init; }
 
@@ -121,6 +125,15 @@ public static partial class AnalysisRunner
         var config = options.ConfigPath is null ? null : ConfigLoader.LoadFile(options.ConfigPath);
         var cameras = PlanCameras(options, config, labels);
 
+        // Sealed originals (off unless turned on): a missing or exposed key stops the run before anything is decoded.
+        using var sealingKey = options.SealedOriginals is { } sealing ? SealingKey.Load(sealing.KeyPath) : null;
+        var sealedStore = options.SealedOriginals is { } s
+            ? new SealedOriginalStore(new SealedOriginalOptions { Directory = s.Directory, Window = s.Window }, sealingKey!,
+                new JsonLinesRevealAudit(Path.Combine(s.Directory, "audit.jsonl")), time)
+            : null;
+        // Originals past their window are destroyed before new ones are added.
+        sealedStore?.Purge();
+
         // Fail on an unwritable snapshot folder before decoding a single frame.
         using var faces = options.UseFaceDetector && options.SnapshotDirectory is not null
             ? new FaceDetector(Path.Combine(options.ModelsDirectory, FaceFile), new FaceDetectorOptions())
@@ -138,6 +151,7 @@ public static partial class AnalysisRunner
         {
             WriteTracks = options.WriteTracks,
             WriteObjectEvents = config is null,
+            SealedOriginals = sealedStore,
         };
         var signals = new SignalBoard(config?.Signals ?? [], config?.TimeZone);
         options.OnSignals?.Invoke(signals);
@@ -343,6 +357,9 @@ public static partial class AnalysisRunner
         public void OnHealth(SourceHealth health) => inner.OnHealth(health);
     }
 }
+
+/// <summary>Sealed originals as a run turns them on: where, with which key, for how long.</summary>
+public sealed record SealedOriginalsSettings(string Directory, string KeyPath, TimeSpan Window);
 
 /// <summary>Safe display names for sources: never echo a URL, which may carry credentials.</summary>
 public static class SourceNames

@@ -12,6 +12,12 @@ public sealed class AnalysisSummary
     public long Snapshots { get; set; }
     public long SnapshotsDropped { get; set; }
 
+    /// <summary>Unredacted originals sealed (encrypted) for events, where sealed originals are on.</summary>
+    public long OriginalsSealed { get; set; }
+
+    /// <summary>Originals that could not be sealed (disk full or failing); their events were kept.</summary>
+    public long OriginalsNotSealed { get; set; }
+
     /// <summary>Evidence snapshots of open conditions replaced by a better view of the same object.</summary>
     public long EvidenceRefreshed { get; set; }
 

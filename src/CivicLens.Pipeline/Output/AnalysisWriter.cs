@@ -4,6 +4,7 @@ using CivicLens.Domain.Events;
 using CivicLens.Domain.Frames;
 using CivicLens.Domain.Tracking;
 using CivicLens.Privacy.Redaction;
+using CivicLens.Privacy.Sealed;
 using CivicLens.Rules.Engine;
 
 namespace CivicLens.Pipeline.Output;
@@ -36,6 +37,12 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
     }
 
     public AnalysisSummary Summary { get; } = new();
+
+    /// <summary>
+    /// Where a city turned sealed originals on: the unredacted frame of each event that gets evidence is kept
+    /// encrypted for the store's short window (see <see cref="SealedOriginalStore"/>). Off (null) by default.
+    /// </summary>
+    public SealedOriginalStore? SealedOriginals { get; init; }
 
     /// <summary>Write track lines (off: only events).</summary>
     public bool WriteTracks { get; init; } = true;
@@ -131,6 +138,8 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
                 snapshot = TryWriteEvidence(analysis, EvidenceName(analysis, first.Id, null), first.Box, $"{first.Kind} {first.Label}");
             }
 
+            if (SealedOriginals is not null && analysis is not null) SealOriginals(events, analysis);
+
             foreach (var e in events)
             {
                 RuleEventJson.Write(_json, _output, e, NeedsEvidence(e) ? snapshot : null);
@@ -144,6 +153,25 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
         finally
         {
             _gate.Release();
+        }
+    }
+
+    private void SealOriginals(IReadOnlyList<RuleEvent> events, FrameAnalysis analysis)
+    {
+        var frame = analysis.Frame;
+        foreach (var e in events)
+        {
+            if (!NeedsEvidence(e)) continue;
+            try
+            {
+                SealedOriginals!.Seal(e.Id, frame.Pixels.AsSpan(0, frame.Width * frame.Height * 3), frame.Width, frame.Height);
+                Summary.OriginalsSealed++;
+            }
+            catch (IOException)
+            {
+                // A full disk loses the original, never the event; the redacted evidence stands on its own.
+                Summary.OriginalsNotSealed++;
+            }
         }
     }
 
