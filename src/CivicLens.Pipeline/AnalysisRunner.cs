@@ -321,6 +321,7 @@ public static partial class AnalysisRunner
         var errors = new List<ConfigError>();
         foreach (var (_, _, camera) in plan)
         {
+            errors.AddRange(camera!.MissingAccountability());
             try
             {
                 _ = new CameraRuleEngine(camera!, config, labels, new SignalBoard(config.Signals));

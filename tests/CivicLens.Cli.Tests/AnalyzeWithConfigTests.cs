@@ -71,6 +71,30 @@ public class AnalyzeWithConfigTests
     }
 
     [Fact]
+    public async Task Analyze_CameraWithoutPurposeLegalBasisDepartmentOrRetention_RefusesToRunIt()
+    {
+        using var dir = TestAssets.CreateTempDirectory();
+        var path = Path.Combine(dir.Path, "nopurpose.yaml");
+        await File.WriteAllTextAsync(path, """
+            cameras:
+              - id: vtest
+                resolution: [768, 576]
+                department: public-space
+            """);
+
+        var r = await Civiclens.RunAsync("analyze", TestAssets.SampleVideo, "--config", path);
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Empty(r.Lines);
+        Assert.Contains("nopurpose.yaml:2:", r.StdErr, StringComparison.Ordinal);
+        Assert.Contains("cameras[0].purpose", r.StdErr, StringComparison.Ordinal);
+        Assert.Contains("cameras[0].legal_basis", r.StdErr, StringComparison.Ordinal);
+        Assert.Contains("cameras[0].retention", r.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("cameras[0].department", r.StdErr, StringComparison.Ordinal);
+        Assert.Contains("purpose before power", r.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Analyze_UnknownCamera_ExitsTwoListingTheConfiguredOnes()
     {
         var r = await Civiclens.RunAsync("analyze", TestAssets.SampleVideo, "--config", SampleConfig, "--camera", "gate-7");

@@ -78,6 +78,10 @@ public sealed class RulesOnFootageTests
               - id: north
                 source: {{TestAssets.SampleVideo}}
                 resolution: [768, 576]
+                purpose: Test of site evidence
+                legal_basis: Test
+                department: public-space
+                retention: 1d
                 site: plaza
                 zones:
                   - id: service-road
@@ -87,6 +91,10 @@ public sealed class RulesOnFootageTests
               - id: south
                 source: {{TestAssets.SampleVideo}}
                 resolution: [768, 576]
+                purpose: Test of site evidence
+                legal_basis: Test
+                department: public-space
+                retention: 1d
                 zones:
                   - id: lawn
                     site: plaza
@@ -94,6 +102,10 @@ public sealed class RulesOnFootageTests
               - id: elsewhere
                 source: {{TestAssets.SampleVideo}}
                 resolution: [768, 576]
+                purpose: Test of site evidence
+                legal_basis: Test
+                department: public-space
+                retention: 1d
             """);
         var snapshots = Path.Combine(dir.Path, "evidence");
         var output = new LineStream();

@@ -16,6 +16,10 @@ public sealed class RulesOnRtspCameraTests
         cameras:
           - id: gate-cam
             resolution: [320, 240]
+            purpose: Gate safety (test)
+            legal_basis: Test
+            department: public-space
+            retention: 1d
             zones:
               - id: all
                 polygon: [[0, 0], [320, 0], [320, 240], [0, 240]]

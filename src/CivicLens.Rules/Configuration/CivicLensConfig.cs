@@ -48,6 +48,41 @@ public sealed record CameraConfig
     public IReadOnlyList<RuleConfig> Rules { get; init; } = [];
 
     public HealthConfig Health { get; init; } = new();
+
+    /// <summary>Why the camera exists (shown on the public transparency register). Required before it may run.</summary>
+    public string? Purpose { get; init; }
+
+    /// <summary>The law or decision that allows it.</summary>
+    public string? LegalBasis { get; init; }
+
+    /// <summary>The department responsible for it and its data.</summary>
+    public string? Department { get; init; }
+
+    /// <summary>How long its redacted evidence is kept.</summary>
+    public TimeSpan? Retention { get; init; }
+
+    /// <summary>Where the camera was written, for errors found after loading.</summary>
+    public ConfigLocation? Location { get; init; }
+
+    /// <summary>
+    /// Purpose before power: what a camera lacks before it may run (purpose, legal basis, responsible department,
+    /// retention), as located errors; empty when it may run.
+    /// </summary>
+    public IReadOnlyList<ConfigError> MissingAccountability()
+    {
+        var at = Location ?? new ConfigLocation("config", 0, 0, $"cameras[{Id}]");
+        var missing = new List<ConfigError>();
+        void Need(bool present, string key, string what)
+        {
+            if (!present) missing.Add(at.Error(key, $"camera '{Id}' cannot run without {what} (purpose before power: see docs/privacy.md)"));
+        }
+
+        Need(!string.IsNullOrWhiteSpace(Purpose), "purpose", "a recorded purpose");
+        Need(!string.IsNullOrWhiteSpace(LegalBasis), "legal_basis", "a legal basis");
+        Need(!string.IsNullOrWhiteSpace(Department), "department", "a responsible department");
+        Need(Retention is not null, "retention", "a retention period for its evidence");
+        return missing;
+    }
 }
 
 /// <summary>A named polygon in the camera's pixels; objects are inside when their ground point (bottom centre) is.</summary>

@@ -145,6 +145,10 @@ public static class ConfigLoader
         }
 
         var site = m.String("site");
+        var purpose = m.String("purpose");
+        var legalBasis = m.String("legal_basis");
+        var department = m.String("department");
+        var retention = m.Duration("retention", min: TimeSpan.FromHours(1), max: TimeSpan.FromDays(3650));
         if (site is not null && sites.All(s => s.Id != site))
         {
             m.Error(m.Get("site")!, "site", $"unknown site '{site}' (sites: {List(sites.Select(s => s.Id))})");
@@ -231,6 +235,11 @@ public static class ConfigLoader
             Lines = lines,
             Rules = rules,
             Health = health,
+            Purpose = purpose,
+            LegalBasis = legalBasis,
+            Department = department,
+            Retention = retention,
+            Location = new ConfigLocation(m.File, m.Line, m.Column, m.Path),
         };
     }
 

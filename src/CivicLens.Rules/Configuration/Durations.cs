@@ -3,10 +3,10 @@ using System.Text.RegularExpressions;
 
 namespace CivicLens.Rules.Configuration;
 
-/// <summary>Durations as operators write them: <c>90s</c>, <c>6m</c>, <c>1h30m</c>, <c>500ms</c>, or a bare number of seconds.</summary>
+/// <summary>Durations as operators write them: <c>90s</c>, <c>6m</c>, <c>1h30m</c>, <c>30d</c>, <c>500ms</c>, or a bare number of seconds.</summary>
 public static partial class Durations
 {
-    [GeneratedRegex(@"^(?:(?<h>\d+(?:\.\d+)?)h)?(?:(?<m>\d+(?:\.\d+)?)m(?!s))?(?:(?<s>\d+(?:\.\d+)?)s)?(?:(?<ms>\d+)ms)?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?:(?<d>\d+(?:\.\d+)?)d)?(?:(?<h>\d+(?:\.\d+)?)h)?(?:(?<m>\d+(?:\.\d+)?)m(?!s))?(?:(?<s>\d+(?:\.\d+)?)s)?(?:(?<ms>\d+)ms)?$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
     public static bool TryParse(string text, out TimeSpan value)
@@ -24,12 +24,13 @@ public static partial class Durations
         var m = Pattern().Match(text);
         if (!m.Success || m.Length == 0) return false;
         double Part(string name) => m.Groups[name].Success ? double.Parse(m.Groups[name].Value, CultureInfo.InvariantCulture) : 0;
-        value = TimeSpan.FromHours(Part("h")) + TimeSpan.FromMinutes(Part("m")) + TimeSpan.FromSeconds(Part("s")) + TimeSpan.FromMilliseconds(Part("ms"));
+        value = TimeSpan.FromDays(Part("d")) + TimeSpan.FromHours(Part("h")) + TimeSpan.FromMinutes(Part("m")) + TimeSpan.FromSeconds(Part("s")) + TimeSpan.FromMilliseconds(Part("ms"));
         return true;
     }
 
     public static string Format(TimeSpan value) =>
         value.TotalSeconds < 60 ? string.Create(CultureInfo.InvariantCulture, $"{value.TotalSeconds:0.###}s")
         : value.TotalMinutes < 60 ? string.Create(CultureInfo.InvariantCulture, $"{value.TotalMinutes:0.##}m")
-        : string.Create(CultureInfo.InvariantCulture, $"{value.TotalHours:0.##}h");
+        : value.TotalHours < 48 ? string.Create(CultureInfo.InvariantCulture, $"{value.TotalHours:0.##}h")
+        : string.Create(CultureInfo.InvariantCulture, $"{value.TotalDays:0.##}d");
 }

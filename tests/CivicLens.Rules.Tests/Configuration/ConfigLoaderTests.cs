@@ -43,6 +43,8 @@ public class ConfigLoaderTests
         Assert.Contains(camera.Rules, r => r is StationaryVehicleRuleConfig { After.TotalSeconds: 30 });
         Assert.Contains(camera.Rules, r => r is OccupancyRuleConfig { Threshold: 6 });
         Assert.Equal("Europe/London", config.TimeZone.Id);
+        Assert.Equal(TimeSpan.FromDays(30), camera.Retention);
+        Assert.Empty(camera.MissingAccountability());
         // The whole file is also valid against the bundled COCO model's labels.
         _ = new CameraRuleEngine(camera, config, ModelLabels.Coco80, new SignalBoard(config.Signals));
     }
@@ -281,6 +283,7 @@ public class ConfigLoaderTests
     [InlineData("500ms", 0.5)]
     [InlineData("2.5", 2.5)]
     [InlineData("1m30s", 90)]
+    [InlineData("30d", 2_592_000)]
     public void Durations_OperatorFormats_Parse(string text, double seconds)
     {
         Assert.True(Durations.TryParse(text, out var value));
