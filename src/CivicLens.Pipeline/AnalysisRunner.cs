@@ -7,6 +7,7 @@ using CivicLens.Media;
 using CivicLens.Media.Motion;
 using CivicLens.Pipeline.Output;
 using CivicLens.Privacy.Redaction;
+using CivicLens.Privacy.Retention;
 using CivicLens.Privacy.Sealed;
 using CivicLens.Rules;
 using CivicLens.Rules.Configuration;
@@ -133,6 +134,18 @@ public static partial class AnalysisRunner
             : null;
         // Originals past their window are destroyed before new ones are added.
         sealedStore?.Purge();
+
+        // Each camera's redacted evidence is kept for the camera's retention, legal holds excepted.
+        if (options.SnapshotDirectory is not null)
+        {
+            foreach (var (_, _, camera) in cameras)
+            {
+                if (camera?.Retention is { } retention)
+                {
+                    new EvidenceRetention(options.SnapshotDirectory, retention, time) { FilePrefix = camera.Id + "-" }.Purge();
+                }
+            }
+        }
 
         // Fail on an unwritable snapshot folder before decoding a single frame.
         using var faces = options.UseFaceDetector && options.SnapshotDirectory is not null
