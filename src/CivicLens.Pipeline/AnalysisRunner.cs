@@ -152,7 +152,8 @@ public static partial class AnalysisRunner
             ? new FaceDetector(Path.Combine(options.ModelsDirectory, FaceFile), new FaceDetectorOptions())
             : null;
         var redactionOptions = new RedactionOptions();
-        var redactor = new FrameRedactor(new RedactionPlanner(redactionOptions, labels, faces), redactionOptions);
+        var planner = new RedactionPlanner(redactionOptions, labels, faces);
+        var redactor = new FrameRedactor(planner, redactionOptions);
         var snapshots = options.SnapshotDirectory is null
             ? null
             : new SnapshotWriter(options.SnapshotDirectory, redactor, loggers.CreateLogger<SnapshotWriter>());
@@ -197,7 +198,11 @@ public static partial class AnalysisRunner
 
                 IPipelineObserver observer = rules is null ? writer : rules;
                 if (limit is not null) observer = new FrameLimit(observer, limit);
-                var pipeline = new CameraPipeline(source, batching, new MotionGate(new MotionGateOptions()), redactor, observer,
+                // A camera's privacy masks are blacked out in the frame itself, before detection, evidence or sealing see it.
+                var masks = camera is { PrivacyMasks.Count: > 0 }
+                    ? new FrameRedactor(planner, redactionOptions, camera.PrivacyMasks.Select(m => m.Polygon).ToList(), (camera.Width, camera.Height))
+                    : redactor;
+                var pipeline = new CameraPipeline(source, batching, new MotionGate(new MotionGateOptions()), masks, observer,
                     new CameraPipelineOptions { UseMotionGate = options.UseMotionGate, Tracker = TrackerDefaults.For(labels) },
                     loggers.CreateLogger<CameraPipeline>());
                 runs.Add(new CameraRun(source, pipeline, rules, health));

@@ -47,6 +47,9 @@ public sealed record CameraConfig
 
     public IReadOnlyList<RuleConfig> Rules { get; init; } = [];
 
+    /// <summary>Areas always blacked out before detection and storage (windows of homes, private gardens).</summary>
+    public IReadOnlyList<ZoneConfig> PrivacyMasks { get; init; } = [];
+
     public HealthConfig Health { get; init; } = new();
 
     /// <summary>Why the camera exists (shown on the public transparency register). Required before it may run.</summary>

@@ -154,29 +154,8 @@ public static class ConfigLoader
             m.Error(m.Get("site")!, "site", $"unknown site '{site}' (sites: {List(sites.Select(s => s.Id))})");
         }
 
-        var zones = new List<ZoneConfig>();
-        foreach (var z in m.Maps("zones"))
-        {
-            var zid = z.Id();
-            var points = z.Points("polygon", required: true);
-            var zsite = z.String("site") ?? site;
-            z.Finish();
-            if (zid is null || points is null) continue;
-            if (zones.Any(x => x.Id == zid)) { z.Error(z.Node, "id", $"zone '{zid}' is defined twice"); continue; }
-            if (zsite is not null && sites.All(s => s.Id != zsite)) z.Error("site", $"unknown site '{zsite}'");
-            if (points.Count < 3) { z.Error(z.Get("polygon")!, "polygon", "needs at least 3 points"); continue; }
-            var polygon = new Polygon(points);
-            if (polygon.IsSelfIntersecting()) { z.Error(z.Get("polygon")!, "polygon", "edges cross each other: list the points in order around the zone"); continue; }
-            if (Area(points) < 1f) { z.Error(z.Get("polygon")!, "polygon", "has no area"); continue; }
-            var outside = points.Where(p => p.X < 0 || p.Y < 0 || p.X > width || p.Y > height).ToList();
-            if (width > 0 && outside.Count > 0)
-            {
-                z.Error(z.Get("polygon")!, "polygon", $"point [{outside[0].X}, {outside[0].Y}] is outside the {width}x{height} frame");
-                continue;
-            }
-
-            zones.Add(new ZoneConfig(zid, polygon, zsite));
-        }
+        var zones = ReadPolygons(m, "zones", width, height, site, sites);
+        var masks = ReadPolygons(m, "privacy_masks", width, height, null, sites);
 
         var lines = new List<LineConfig>();
         foreach (var l in m.Maps("lines"))
@@ -234,6 +213,7 @@ public static class ConfigLoader
             Zones = zones,
             Lines = lines,
             Rules = rules,
+            PrivacyMasks = masks,
             Health = health,
             Purpose = purpose,
             LegalBasis = legalBasis,
@@ -241,6 +221,35 @@ public static class ConfigLoader
             Retention = retention,
             Location = new ConfigLocation(m.File, m.Line, m.Column, m.Path),
         };
+    }
+
+    private static List<ZoneConfig> ReadPolygons(YamlMap m, string key, int width, int height, string? site, List<SiteConfig> sites)
+    {
+        var zones = new List<ZoneConfig>();
+        foreach (var z in m.Maps(key))
+        {
+            var zid = z.Id();
+            var points = z.Points("polygon", required: true);
+            var zsite = z.String("site") ?? site;
+            z.Finish();
+            if (zid is null || points is null) continue;
+            if (zones.Any(x => x.Id == zid)) { z.Error(z.Node, "id", $"zone '{zid}' is defined twice"); continue; }
+            if (zsite is not null && sites.All(s => s.Id != zsite)) z.Error("site", $"unknown site '{zsite}'");
+            if (points.Count < 3) { z.Error(z.Get("polygon")!, "polygon", "needs at least 3 points"); continue; }
+            var polygon = new Polygon(points);
+            if (polygon.IsSelfIntersecting()) { z.Error(z.Get("polygon")!, "polygon", "edges cross each other: list the points in order around the zone"); continue; }
+            if (Area(points) < 1f) { z.Error(z.Get("polygon")!, "polygon", "has no area"); continue; }
+            var outside = points.Where(p => p.X < 0 || p.Y < 0 || p.X > width || p.Y > height).ToList();
+            if (width > 0 && outside.Count > 0)
+            {
+                z.Error(z.Get("polygon")!, "polygon", $"point [{outside[0].X}, {outside[0].Y}] is outside the {width}x{height} frame");
+                continue;
+            }
+
+            zones.Add(new ZoneConfig(zid, polygon, zsite));
+        }
+
+        return zones;
     }
 
     internal static string List(IEnumerable<string> names)
