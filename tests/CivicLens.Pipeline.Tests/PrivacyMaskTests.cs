@@ -32,7 +32,10 @@ public sealed class PrivacyMaskTests
 
         await AnalysisRunner.RunAsync(new AnalysisOptions
         {
-            Source = TestAssets.SampleVideo, ConfigPath = config, ModelsDirectory = TestAssets.ModelsDirectory, UseFaceDetector = false,
+            Source = TestAssets.SampleVideo,
+            ConfigPath = config,
+            ModelsDirectory = TestAssets.ModelsDirectory,
+            UseFaceDetector = false,
             MaxFrames = 100,
         }, output, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
 
