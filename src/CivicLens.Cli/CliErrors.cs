@@ -17,6 +17,11 @@ internal static class CliErrors
             await Console.Error.WriteLineAsync("cancelled");
             return 130;
         }
+        catch (CivicLens.Server.Hosting.StartupException ex)
+        {
+            await Console.Error.WriteLineAsync("error: " + ex.Message);
+            return 2;
+        }
         catch (CivicLens.Rules.Configuration.ConfigException ex)
         {
             // Every problem, each on its own line with file, line and field.

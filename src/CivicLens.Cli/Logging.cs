@@ -6,9 +6,17 @@ namespace CivicLens.Cli;
 internal static class Logging
 {
     /// <summary>Logs go to stderr so stdout stays pure JSON lines.</summary>
-    public static ILoggerFactory Create(bool verbose) => LoggerFactory.Create(b =>
+    public static ILoggerFactory Create(bool verbose) => LoggerFactory.Create(b => Configure(b, verbose ? LogLevel.Debug : LogLevel.Warning));
+
+    public static void Configure(ILoggingBuilder b, LogLevel level)
     {
-        b.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning);
+        b.ClearProviders();
+        b.SetMinimumLevel(level);
+        // ASP.NET Core's per-request lines are noise at information level; warnings still show.
+        b.AddFilter("Microsoft.AspNetCore", level <= LogLevel.Debug ? level : LogLevel.Warning);
+        b.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+        // Its "keys stored unencrypted" warning is expected: the key folder is owner-only, like the database beside it.
+        b.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         b.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
@@ -16,5 +24,5 @@ internal static class Logging
             o.UseUtcTimestamp = true;
         });
         b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-    });
+    }
 }

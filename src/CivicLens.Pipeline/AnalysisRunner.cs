@@ -80,6 +80,9 @@ public sealed record AnalysisOptions
     /// <summary>A file or FIFO of external signal states as JSON lines (see <see cref="SignalFeed"/>); read while the run goes on.</summary>
     public string? SignalFeedPath { get; init; }
 
+    /// <summary>Also hand every event to this store (the server); see <see cref="IRuleEventSink"/>.</summary>
+    public IRuleEventSink? EventSink { get; init; }
+
     /// <summary>External signal states pushed while the run goes on (tests, a controller feed).</summary>
     public Action<SignalBoard>? OnSignals { get; init; }
 }
@@ -166,6 +169,7 @@ public static partial class AnalysisRunner
             WriteTracks = options.WriteTracks,
             WriteObjectEvents = config is null,
             SealedOriginals = sealedStore,
+            EventSink = options.EventSink,
         };
         var signals = new SignalBoard(config?.Signals ?? [], config?.TimeZone);
         options.OnSignals?.Invoke(signals);

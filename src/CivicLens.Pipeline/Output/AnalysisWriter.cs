@@ -44,6 +44,9 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
     /// </summary>
     public SealedOriginalStore? SealedOriginals { get; init; }
 
+    /// <summary>Also hands every written event, with its evidence file, to a store (<c>civiclens serve</c>); awaited, so events are never dropped.</summary>
+    public IRuleEventSink? EventSink { get; init; }
+
     /// <summary>Write track lines (off: only events).</summary>
     public bool WriteTracks { get; init; } = true;
 
@@ -148,6 +151,11 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
 
             await _json.FlushAsync(cancellationToken);
             await _output.FlushAsync(cancellationToken);
+            if (EventSink is not null)
+            {
+                await EventSink.OnEventsAsync(events.Select(e => new EvidencedEvent(e, NeedsEvidence(e) ? snapshot : null)).ToList(), cancellationToken);
+            }
+
             return snapshot;
         }
         finally

@@ -17,6 +17,13 @@ public sealed record CivicLensConfig
 
     public IReadOnlyList<SignalConfig> Signals { get; init; } = [];
 
+    /// <summary>The district the cameras belong to, with its outline; null when the file only holds rules.</summary>
+    public DistrictConfig? District { get; init; }
+
+    public IReadOnlyList<AreaConfig> Areas { get; init; } = [];
+
+    public IReadOnlyList<DepartmentConfig> Departments { get; init; } = [];
+
     /// <summary>Where the configuration came from (file path), for messages.</summary>
     public string? SourceFile { get; init; }
 
@@ -24,7 +31,31 @@ public sealed record CivicLensConfig
 }
 
 /// <summary>A place the city manages (a construction site, a station entrance, a market).</summary>
-public sealed record SiteConfig(string Id, string Name, string? Kind);
+public sealed record SiteConfig(string Id, string Name, string? Kind)
+{
+    /// <summary>The area it lies in (what area scoping and routing use).</summary>
+    public string? Area { get; init; }
+
+    public IReadOnlyList<GeoPoint>? Outline { get; init; }
+
+    /// <summary>Free attributes (permit number, contractor, opening hours).</summary>
+    public IReadOnlyDictionary<string, string> Attributes { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>A WGS84 position, GeoJSON order.</summary>
+public readonly record struct GeoPoint(double Longitude, double Latitude);
+
+/// <summary>The district: its name and outline.</summary>
+public sealed record DistrictConfig(string Id, string Name, IReadOnlyList<GeoPoint> Outline);
+
+/// <summary>An area of the district (a ward, a neighbourhood): the unit of area scoping.</summary>
+public sealed record AreaConfig(string Id, string Name, IReadOnlyList<GeoPoint> Outline);
+
+/// <summary>A department: who it is, how to reach it, the categories it owns.</summary>
+public sealed record DepartmentConfig(string Id, string Name, string? Contact, IReadOnlyList<string> Categories);
+
+/// <summary>Where a camera stands and what it sees, for the map's field-of-view wedge.</summary>
+public sealed record CameraPlacement(GeoPoint Location, double? Heading, double? FieldOfView, double? Range);
 
 public sealed record CameraConfig
 {
@@ -40,6 +71,14 @@ public sealed record CameraConfig
 
     /// <summary>Default site for this camera's zones.</summary>
     public string? Site { get; init; }
+
+    /// <summary>Display name (defaults to the id).</summary>
+    public string? Name { get; init; }
+
+    /// <summary>The area it belongs to (else its site's area).</summary>
+    public string? Area { get; init; }
+
+    public CameraPlacement? Placement { get; init; }
 
     public IReadOnlyList<ZoneConfig> Zones { get; init; } = [];
 

@@ -68,16 +68,63 @@ public static class ConfigLoader
             }
         }
 
+        DistrictConfig? district = null;
+        if (top.Map("district") is { } d)
+        {
+            var did = d.Id();
+            var dname = d.String("name", required: true);
+            var outline = Outline(d);
+            d.Finish();
+            if (did is not null && dname is not null && outline is not null) district = new DistrictConfig(did, dname, outline);
+        }
+
+        var areas = new List<AreaConfig>();
+        foreach (var m in top.Maps("areas"))
+        {
+            var id = m.Id();
+            var name = m.String("name") ?? id;
+            var outline = Outline(m);
+            m.Finish();
+            if (id is null || outline is null) continue;
+            if (areas.Any(a => a.Id == id)) m.Error(m.Node, "id", $"area '{id}' is defined twice");
+            else areas.Add(new AreaConfig(id, name!, outline));
+        }
+
+        if (areas.Count > 0 && district is null) top.Error("district", "is required when areas are listed");
+
+        var departments = new List<DepartmentConfig>();
+        foreach (var m in top.Maps("departments"))
+        {
+            var id = m.Id();
+            var name = m.String("name") ?? id;
+            var contact = m.String("contact");
+            var categories = m.Strings("categories") ?? [];
+            m.Finish();
+            if (id is null) continue;
+            if (departments.Any(a => a.Id == id)) m.Error(m.Node, "id", $"department '{id}' is defined twice");
+            else departments.Add(new DepartmentConfig(id, name!, contact, categories));
+        }
+
         var sites = new List<SiteConfig>();
         foreach (var m in top.Maps("sites"))
         {
             var id = m.Id();
             var name = m.String("name") ?? id;
             var kind = m.String("kind");
+            var area = m.String("area");
+            var outline = m.Has("outline") ? Outline(m) : null;
+            var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (m.Map("attributes") is { } attrs)
+            {
+                foreach (var (key, value) in attrs.Scalars()) attributes[key] = value;
+                attrs.Finish();
+            }
+
             m.Finish();
             if (id is null) continue;
+            if (area is not null && areas.All(a => a.Id != area)) m.Error(m.Get("area")!, "area", $"unknown area '{area}' (areas: {List(areas.Select(a => a.Id))})");
             if (sites.Any(s => s.Id == id)) m.Error(m.Node, "id", $"site '{id}' is defined twice");
-            else sites.Add(new SiteConfig(id, name!, kind));
+            else sites.Add(new SiteConfig(id, name!, kind) { Area = area, Outline = outline, Attributes = attributes });
         }
 
         var signals = new List<SignalConfig>();
@@ -87,12 +134,53 @@ public static class ConfigLoader
         if (!top.Has("cameras")) top.Error("cameras", "is required: list the cameras to analyse");
         foreach (var m in top.Maps("cameras"))
         {
-            if (ReadCamera(m, sites, signals) is not { } camera) continue;
+            if (ReadCamera(m, sites, signals, areas, departments) is not { } camera) continue;
             if (cameras.Any(c => c.Id == camera.Id)) m.Error(m.Node, "id", $"camera '{camera.Id}' is defined twice");
             else cameras.Add(camera);
         }
 
-        return new CivicLensConfig { TimeZone = zone, Sites = sites, Cameras = cameras, Signals = signals };
+        return new CivicLensConfig
+        {
+            TimeZone = zone,
+            Sites = sites,
+            Cameras = cameras,
+            Signals = signals,
+            District = district,
+            Areas = areas,
+            Departments = departments,
+        };
+    }
+
+    /// <summary>
+    /// A camera's source, with <c>${CIVICLENS_HOME}</c> (the data folder, defaulted like everywhere else) and other
+    /// <c>${VARIABLE}</c>s expanded, so a shared file can point at installed samples or keep credentials in the environment.
+    /// </summary>
+    private static string? ExpandSource(YamlMap m)
+    {
+        var source = m.String("source");
+        if (source is null || !source.Contains("${", StringComparison.Ordinal)) return source;
+        return System.Text.RegularExpressions.Regex.Replace(source, @"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", match =>
+        {
+            var name = match.Groups[1].Value;
+            if (name == CivicLens.Domain.CivicLensHome.EnvironmentVariable) return CivicLens.Domain.CivicLensHome.Resolve().Root;
+            var value = Environment.GetEnvironmentVariable(name);
+            if (value is null) m.Error(m.Get("source")!, "source", $"environment variable {name} is not set");
+            return value ?? "";
+        });
+    }
+
+    /// <summary>A closed outline of at least three [longitude, latitude] points.</summary>
+    private static IReadOnlyList<GeoPoint>? Outline(YamlMap m)
+    {
+        var points = m.GeoPoints("outline", required: true);
+        if (points is null) return null;
+        if (points.Count < 3)
+        {
+            m.Error("outline", "needs at least three [longitude, latitude] points");
+            return null;
+        }
+
+        return points;
     }
 
     private static void ReadSignal(YamlMap m, List<SignalConfig> signals)
@@ -125,10 +213,10 @@ public static class ConfigLoader
         signals.Add(new SignalConfig { Id = id, Cycle = external ? null : cycle, Red = red, Offset = offset, MaxAge = maxAge, WallClock = clock == "wall" });
     }
 
-    private static CameraConfig? ReadCamera(YamlMap m, List<SiteConfig> sites, List<SignalConfig> signals)
+    private static CameraConfig? ReadCamera(YamlMap m, List<SiteConfig> sites, List<SignalConfig> signals, List<AreaConfig> areas, List<DepartmentConfig> departments)
     {
         var id = m.Id();
-        var source = m.String("source");
+        var source = ExpandSource(m);
         var resolution = m.Get("resolution");
         int width = 0, height = 0;
         if (resolution is null) m.Error("resolution", "is required: [width, height] of the frames zones are drawn on");
@@ -149,6 +237,20 @@ public static class ConfigLoader
         var legalBasis = m.String("legal_basis");
         var department = m.String("department");
         var retention = m.Duration("retention", min: TimeSpan.FromHours(1), max: TimeSpan.FromDays(3650));
+        var name = m.String("name");
+        var area = m.String("area");
+        if (area is not null && areas.All(a => a.Id != area)) m.Error(m.Get("area")!, "area", $"unknown area '{area}' (areas: {List(areas.Select(a => a.Id))})");
+        if (department is not null && departments.Count > 0 && departments.All(x => x.Id != department))
+        {
+            m.Error(m.Get("department")!, "department", $"unknown department '{department}' (departments: {List(departments.Select(x => x.Id))})");
+        }
+
+        CameraPlacement? placement = null;
+        var heading = m.Number("heading", 0, 360);
+        var fov = m.Number("field_of_view", 1, 360);
+        var range = m.Number("range", 1, 10_000);
+        if (m.GeoPoint("location") is { } location) placement = new CameraPlacement(location, heading, fov, range);
+        else if (heading is not null || fov is not null || range is not null) m.Error("location", "is required with heading, field_of_view or range");
         if (site is not null && sites.All(s => s.Id != site))
         {
             m.Error(m.Get("site")!, "site", $"unknown site '{site}' (sites: {List(sites.Select(s => s.Id))})");
@@ -210,6 +312,9 @@ public static class ConfigLoader
             Width = width,
             Height = height,
             Site = site,
+            Name = name,
+            Area = area ?? sites.FirstOrDefault(x => x.Id == site)?.Area,
+            Placement = placement,
             Zones = zones,
             Lines = lines,
             Rules = rules,

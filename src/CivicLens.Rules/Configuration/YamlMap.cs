@@ -216,6 +216,59 @@ internal sealed class YamlMap
         return points;
     }
 
+    /// <summary>A list of [longitude, latitude] pairs (WGS84 degrees, GeoJSON order).</summary>
+    public IReadOnlyList<GeoPoint>? GeoPoints(string key, bool required = false)
+    {
+        var node = Get(key);
+        if (node is null)
+        {
+            if (required) Error(key, "is required");
+            return null;
+        }
+
+        if (node is not YamlSequenceNode seq)
+        {
+            Error(node, key, "must be a list of [longitude, latitude] points");
+            return null;
+        }
+
+        var points = new List<GeoPoint>(seq.Children.Count);
+        foreach (var child in seq.Children)
+        {
+            if (ReadGeoPoint(child, key) is not { } p) return null;
+            points.Add(p);
+        }
+
+        return points;
+    }
+
+    /// <summary>One [longitude, latitude] pair.</summary>
+    public GeoPoint? GeoPoint(string key, bool required = false)
+    {
+        var node = Get(key);
+        if (node is null)
+        {
+            if (required) Error(key, "is required");
+            return null;
+        }
+
+        return ReadGeoPoint(node, key);
+    }
+
+    private GeoPoint? ReadGeoPoint(YamlNode node, string key)
+    {
+        if (node is YamlSequenceNode { Children.Count: 2 } pair
+            && pair.Children[0] is YamlScalarNode { Value: { } xs } && double.TryParse(xs, NumberStyles.Float, CultureInfo.InvariantCulture, out var lon)
+            && pair.Children[1] is YamlScalarNode { Value: { } ys } && double.TryParse(ys, NumberStyles.Float, CultureInfo.InvariantCulture, out var lat)
+            && lon is >= -180 and <= 180 && lat is >= -90 and <= 90)
+        {
+            return new GeoPoint(lon, lat);
+        }
+
+        Error(node, key, "a place must be written [longitude, latitude] in degrees (GeoJSON order)");
+        return null;
+    }
+
     private PointF? ReadPoint(YamlNode node, string key)
     {
         if (node is YamlSequenceNode { Children.Count: 2 } pair
@@ -264,6 +317,18 @@ internal sealed class YamlMap
     }
 
     /// <summary>Reports every key that was never asked for.</summary>
+    /// <summary>Every key of a free-form mapping whose values are plain text (attributes); each counts as known.</summary>
+    public IEnumerable<(string Key, string Value)> Scalars()
+    {
+        foreach (var (k, v) in _node.Children)
+        {
+            if (k is not YamlScalarNode { Value: { } key }) continue;
+            _known.Add(key);
+            if (v is YamlScalarNode { Value: { } value }) yield return (key, value);
+            else Error(v, key, "must be plain text");
+        }
+    }
+
     public void Finish()
     {
         foreach (var (k, _) in _node.Children)

@@ -1,0 +1,238 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Serialization;
+using System.Threading.RateLimiting;
+using CivicLens.Rules.Configuration;
+using CivicLens.Server.Accounts;
+using CivicLens.Server.Api;
+using CivicLens.Server.Audit;
+using CivicLens.Server.Ingest;
+using CivicLens.Server.Live;
+using CivicLens.Server.Security;
+using CivicLens.Storage;
+using CivicLens.Storage.Audit;
+using CivicLens.Storage.Entities;
+using CivicLens.Storage.Events;
+using CivicLens.Storage.Secrets;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace CivicLens.Server.Hosting;
+
+/// <summary>
+/// Builds the server: one process with the store, the API, the live feed and the camera pipelines. Reads as a
+/// table of contents; each part registers itself below.
+/// </summary>
+public static class ServerHost
+{
+    public static async Task<WebApplication> BuildAsync(ServerOptions options, Action<WebApplicationBuilder>? configure = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        StartupGuard.CheckListeners(options);
+        // The configuration is validated before anything is written (purpose before power included).
+        var config = options.ConfigPath is null ? new CivicLensConfig() : ConfigLoader.LoadFile(options.ConfigPath);
+        foreach (var camera in config.Cameras)
+        {
+            if (camera.MissingAccountability() is { Count: > 0 } missing) throw new ConfigException(missing);
+        }
+
+        Directory.CreateDirectory(options.DataDirectory);
+        Directory.CreateDirectory(options.SnapshotDirectory);
+        var storage = options.EffectiveStorage;
+        await StorageSetup.MigrateAsync(storage, ct);
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
+        builder.AddListeners(options);
+        builder.AddStore(options, storage, config);
+        builder.AddAccounts(options);
+        builder.AddApi(options);
+        builder.AddIngest(options);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        await app.PrepareStoreAsync(options, config, ct);
+        app.UseApi();
+        return app;
+    }
+
+    private static void AddListeners(this WebApplicationBuilder builder, ServerOptions options)
+    {
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+            k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            X509Certificate2? certificate = options.CertificatePath is null ? null : X509CertificateLoader.LoadPkcs12FromFile(options.CertificatePath, options.CertificatePassword);
+            foreach (var url in options.Urls)
+            {
+                var uri = new Uri(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal));
+                var address = uri.Host == "localhost" ? System.Net.IPAddress.Loopback : System.Net.IPAddress.Parse(uri.Host.Trim('[', ']'));
+                k.Listen(address, uri.Port, l =>
+                {
+                    // HTTP/2 needs TLS (ALPN); plain loopback speaks HTTP/1.1.
+                    l.Protocols = uri.Scheme == "https" ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
+                    if (uri.Scheme == "https") l.UseHttps(certificate!);
+                });
+            }
+        });
+    }
+
+    private static void AddStore(this WebApplicationBuilder builder, ServerOptions options, StorageOptions storage, CivicLensConfig config)
+    {
+        var s = builder.Services;
+        s.TryAddSingleton(TimeProvider.System);
+        s.AddSingleton(options);
+        s.AddSingleton(config);
+        s.AddSingleton(storage);
+        s.AddPooledDbContextFactory<CivicLensDb>(o => ((DbContextOptionsBuilder<CivicLensDb>)o).Configure(storage));
+        s.AddSingleton(_ => SecretBox.LoadOrCreate(options.SecretsKeyPath));
+        s.AddSingleton(sp => new AuditLog(storage, sp.GetRequiredService<TimeProvider>(), options.AuditAnchorPath));
+        s.AddSingleton(sp => new EventStore(storage, sp.GetRequiredService<TimeProvider>())
+        {
+            Channels = [.. options.Webhooks.Select(w => "webhook:" + w.Name), .. options.Mqtt is null ? Array.Empty<string>() : ["mqtt"]],
+        });
+        s.AddSingleton<StoreHealth>();
+    }
+
+    private static void AddAccounts(this WebApplicationBuilder builder, ServerOptions options)
+    {
+        var s = builder.Services;
+        s.AddSingleton<AccountService>();
+        // Session cookies are encrypted with keys kept in the data folder (owner-only), so sessions survive a restart.
+        var keys = Directory.CreateDirectory(Path.Combine(options.DataDirectory, "keys", "sessions"));
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(keys.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        s.AddDataProtection().SetApplicationName("CivicLens").PersistKeysToFileSystem(keys);
+        s.AddHttpContextAccessor();
+        s.AddScoped<Auditor>();
+        s.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddCookie(o =>
+            {
+                var https = options.Urls.All(u => u.StartsWith("https:", StringComparison.Ordinal));
+                // __Host- binds the cookie to this origin; it needs Secure, so plain-http loopback uses a plain name.
+                o.Cookie.Name = https ? "__Host-civiclens" : "civiclens";
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Strict;
+                o.Cookie.SecurePolicy = https ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+                o.ExpireTimeSpan = options.SessionIdle;
+                o.SlidingExpiration = true;
+                // An API answers 401/403; it never redirects to a login page.
+                o.Events.OnRedirectToLogin = c =>
+                {
+                    c.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    return Task.CompletedTask;
+                };
+                o.Events.OnRedirectToAccessDenied = c =>
+                {
+                    c.Response.StatusCode = StatusCodes.Status403Forbidden;
+                    return Task.CompletedTask;
+                };
+                o.Events.OnValidatePrincipal = ValidateSessionAsync;
+            })
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
+        s.AddAuthorization(o =>
+        {
+            foreach (var (policy, roles) in Policies.Matrix)
+            {
+                o.AddPolicy(policy, p => p.AddAuthenticationSchemes(CookieAuthenticationDefaults.AuthenticationScheme, ApiKeyHandler.SchemeName).RequireRole(roles));
+            }
+
+            o.FallbackPolicy = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(CookieAuthenticationDefaults.AuthenticationScheme)
+                .RequireAuthenticatedUser().Build();
+        });
+    }
+
+    /// <summary>A session ends when its account is disabled, its password or role changes (the stamp moves).</summary>
+    private static async Task ValidateSessionAsync(CookieValidatePrincipalContext context)
+    {
+        var user = CurrentUser.From(context.Principal!);
+        var stamp = context.Principal!.FindFirst(CurrentUser.StampClaim)?.Value;
+        var dbs = context.HttpContext.RequestServices.GetRequiredService<IDbContextFactory<CivicLensDb>>();
+        await using var db = await dbs.CreateDbContextAsync(context.HttpContext.RequestAborted);
+        var current = user is null ? null : await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => new { u.SecurityStamp, u.Disabled, u.Role }).FirstOrDefaultAsync();
+        if (current is null || current.Disabled || current.SecurityStamp != stamp || current.Role != user!.Role)
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        }
+    }
+
+    private static void AddApi(this WebApplicationBuilder builder, ServerOptions options)
+    {
+        var s = builder.Services;
+        s.ConfigureHttpJsonOptions(o =>
+        {
+            // Unknown fields are an error, not silently dropped (a typo must not pass as a default).
+            o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        });
+        s.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Extensions.Remove("traceId"));
+        s.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.AddPolicy(AuthEndpoints.LoginLimiter, ctx => RateLimitPartition.GetFixedWindowLimiter(ctx.Connection.RemoteIpAddress?.ToString() ?? "?",
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = options.LoginAttemptsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(ctx =>
+                RateLimitPartition.GetTokenBucketLimiter(ctx.User.Identity?.Name ?? ctx.Connection.RemoteIpAddress?.ToString() ?? "?", _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = options.RequestsPerMinute,
+                    TokensPerPeriod = options.RequestsPerMinute,
+                    ReplenishmentPeriod = TimeSpan.FromMinutes(1),
+                    QueueLimit = 0,
+                }));
+        });
+        s.AddSignalR(o => o.MaximumReceiveMessageSize = 32 * 1024);
+        s.AddSingleton<LiveNotifier>();
+        s.AddOpenApi("v1");
+    }
+
+    private static void AddIngest(this WebApplicationBuilder builder, ServerOptions options)
+    {
+        var s = builder.Services;
+        s.AddSingleton(sp => new EventJournal(options.JournalDirectory, PipelineService.Mapper(sp.GetRequiredService<CivicLensConfig>())));
+        s.AddHostedService<JournalDrain>();
+        s.AddHostedService<PipelineService>();
+    }
+
+    private static async Task PrepareStoreAsync(this WebApplication app, ServerOptions options, CivicLensConfig config, CancellationToken ct)
+    {
+        var dbs = app.Services.GetRequiredService<IDbContextFactory<CivicLensDb>>();
+        var audit = app.Services.GetRequiredService<AuditLog>();
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        if (!await db.Users.AnyAsync(ct))
+        {
+            StartupGuard.CheckAdminPassword(options.AdminPassword);
+            await app.Services.GetRequiredService<AccountService>().CreateAsync("admin", options.AdminPassword!, Roles.Admin, null, ct);
+            await audit.AppendAsync(new AuditEntry("system", "user.create", "ok", "user:admin", "first start"), ct);
+        }
+
+        if (options.ConfigPath is not null)
+        {
+            var changes = await DistrictSync.ImportAsync(db, config, app.Services.GetRequiredService<SecretBox>(), ct);
+            if (changes > 0) await audit.AppendAsync(new AuditEntry("system", "config.import", "ok", Path.GetFileName(options.ConfigPath), $"{changes} rows changed"), ct);
+        }
+    }
+
+    private static void UseApi(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = StoreFailureHandler.HandleAsync });
+        app.UseStatusCodePages();
+        app.UseMiddleware<SecurityHeaders>();
+        app.UseRateLimiter();
+        app.UseAuthentication();
+        app.UseMiddleware<DeniedAudit>();
+        app.UseAuthorization();
+        app.MapAuth();
+        app.MapEvents();
+        app.MapIngest();
+        app.MapRegistry();
+        app.MapCases();
+        app.MapAdmin();
+        app.MapHub<LiveHub>("/hubs/live");
+        app.MapOpenApi("/api/openapi/{documentName}.json").RequireAuthorization();
+    }
+}

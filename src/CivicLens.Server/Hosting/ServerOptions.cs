@@ -1,0 +1,72 @@
+using CivicLens.Storage;
+
+namespace CivicLens.Server.Hosting;
+
+/// <summary>Everything <c>civiclens serve</c> is told; the embedded defaults need nothing but the admin password at first start.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>Database, evidence snapshots, keys, the ingest journal and the audit anchor live here.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Null: SQLite in <see cref="DataDirectory"/>.</summary>
+    public StorageOptions? Storage { get; init; }
+
+    /// <summary>Where to listen. Anything beyond loopback must be https (see <see cref="StartupGuard"/>).</summary>
+    public IReadOnlyList<string> Urls { get; init; } = ["http://127.0.0.1:8080"];
+
+    /// <summary>PFX certificate for https endpoints.</summary>
+    public string? CertificatePath { get; init; }
+
+    public string? CertificatePassword { get; init; }
+
+    /// <summary>The district and camera configuration (YAML); imported into the store at start.</summary>
+    public string? ConfigPath { get; init; }
+
+    public string? ModelsDirectory { get; init; }
+
+    /// <summary>Run every configured camera's pipeline in this process.</summary>
+    public bool RunPipelines { get; init; } = true;
+
+    /// <summary>Play file sources in a loop (the bundled sample camera behaves like a live one).</summary>
+    public bool LoopFileSources { get; init; } = true;
+
+    /// <summary>Frames per second each pipeline analyses (null: every frame).</summary>
+    public double? SampleFps { get; init; }
+
+    /// <summary>Sets the admin account's password at first start only; refused when weak or default.</summary>
+    public string? AdminPassword { get; init; }
+
+    /// <summary>An idle session ends after this long.</summary>
+    public TimeSpan SessionIdle { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Login attempts a client address may make per minute.</summary>
+    public int LoginAttemptsPerMinute { get; init; } = 10;
+
+    /// <summary>API requests a user or key may make per minute.</summary>
+    public int RequestsPerMinute { get; init; } = 1200;
+
+    /// <summary>Largest request body (bytes); event batches are the biggest legitimate bodies.</summary>
+    public long MaxRequestBytes { get; init; } = 4 * 1024 * 1024;
+
+    public IReadOnlyList<WebhookTarget> Webhooks { get; init; } = [];
+
+    public MqttTarget? Mqtt { get; init; }
+
+    public string DatabasePath => Path.Combine(DataDirectory, "civiclens.db");
+
+    public string SnapshotDirectory => Path.Combine(DataDirectory, "snapshots");
+
+    public string SecretsKeyPath => Path.Combine(DataDirectory, "keys", "secrets.key");
+
+    public string AuditAnchorPath => Path.Combine(DataDirectory, "audit.anchor");
+
+    public string JournalDirectory => Path.Combine(DataDirectory, "journal");
+
+    public StorageOptions EffectiveStorage => Storage ?? StorageOptions.SqliteFile(DatabasePath);
+}
+
+/// <summary>A department's or integration's endpoint that receives every event (signed with HMAC-SHA256).</summary>
+public sealed record WebhookTarget(string Name, Uri Url, string Secret);
+
+/// <summary>An MQTT broker events are published to (topic prefix + event kind), at least once (QoS 1).</summary>
+public sealed record MqttTarget(string Host, int Port, string TopicPrefix = "civiclens/events", string? UserName = null, string? Password = null);

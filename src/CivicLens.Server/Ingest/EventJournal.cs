@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using CivicLens.Pipeline.Output;
+using CivicLens.Storage.Entities;
+
+namespace CivicLens.Server.Ingest;
+
+/// <summary>
+/// The pipeline's events on disk until the store has committed them: each batch is appended and fsynced before
+/// the pipeline goes on, and a checkpoint records how far the store has committed. A crash or a database that is
+/// gone for a minute loses nothing; replaying the tail is harmless because event ids are idempotent.
+/// </summary>
+public sealed class EventJournal : IRuleEventSink, IDisposable
+{
+    private readonly string _path;
+    private readonly string _checkpointPath;
+    private readonly Func<EvidencedEvent, EventRecord?> _map;
+    private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly FileStream _file;
+
+    public EventJournal(string directory, Func<EvidencedEvent, EventRecord?> map)
+    {
+        Directory.CreateDirectory(directory);
+        _path = Path.Combine(directory, "events.jsonl");
+        _checkpointPath = Path.Combine(directory, "committed");
+        _map = map;
+        _file = Open();
+        // A torn last line (crash mid-write) is cut off: its batch was never acknowledged to the pipeline.
+        TrimTornTail();
+    }
+
+    /// <summary>Appended but not yet committed, in bytes.</summary>
+    public long Backlog
+    {
+        get
+        {
+            lock (_gate) return _file.Length - ReadCheckpoint();
+        }
+    }
+
+    public ValueTask OnEventsAsync(IReadOnlyList<EvidencedEvent> events, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var buffer = new MemoryStream();
+        foreach (var e in events)
+        {
+            if (_map(e) is not { } record) continue;
+            JsonSerializer.Serialize(buffer, record, JournalJson.Options);
+            buffer.WriteByte((byte)'\n');
+        }
+
+        if (buffer.Length == 0) return ValueTask.CompletedTask;
+        lock (_gate)
+        {
+            _file.Seek(0, SeekOrigin.End);
+            _file.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
+            _file.Flush(flushToDisk: true);
+        }
+
+        _signal.Release();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Waits until something was appended or the timeout passes.</summary>
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
+
+    /// <summary>Up to <paramref name="max"/> uncommitted events and the offset to commit once they are stored.</summary>
+    public (List<EventRecord> Events, long End) ReadPending(int max)
+    {
+        lock (_gate)
+        {
+            var start = ReadCheckpoint();
+            var events = new List<EventRecord>();
+            if (start >= _file.Length) return (events, start);
+            using var reader = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            reader.Seek(start, SeekOrigin.Begin);
+            var end = start;
+            using var text = new StreamReader(reader, Encoding.UTF8, false, 64 * 1024, leaveOpen: true);
+            while (events.Count < max && text.ReadLine() is { } line)
+            {
+                end += Encoding.UTF8.GetByteCount(line) + 1;
+                if (line.Length == 0) continue;
+                events.Add(JsonSerializer.Deserialize<EventRecord>(line, JournalJson.Options)!);
+            }
+
+            return (events, end);
+        }
+    }
+
+    /// <summary>Records that everything before <paramref name="end"/> is committed; an empty journal starts over.</summary>
+    public void Commit(long end)
+    {
+        lock (_gate)
+        {
+            if (end >= _file.Length)
+            {
+                _file.SetLength(0);
+                _file.Flush(flushToDisk: true);
+                WriteCheckpoint(0);
+            }
+            else
+            {
+                WriteCheckpoint(end);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate) _file.Dispose();
+        _signal.Dispose();
+    }
+
+    private FileStream Open() => new(_path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+
+    private long ReadCheckpoint()
+    {
+        if (!File.Exists(_checkpointPath)) return 0;
+        return long.TryParse(File.ReadAllText(_checkpointPath).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? Math.Min(v, _file.Length) : 0;
+    }
+
+    private void WriteCheckpoint(long offset)
+    {
+        var tmp = _checkpointPath + ".tmp";
+        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+        {
+            f.Write(Encoding.ASCII.GetBytes(offset.ToString(CultureInfo.InvariantCulture)));
+            f.Flush(flushToDisk: true);
+        }
+
+        File.Move(tmp, _checkpointPath, overwrite: true);
+    }
+
+    private void TrimTornTail()
+    {
+        if (_file.Length == 0) return;
+        _file.Seek(-1, SeekOrigin.End);
+        if (_file.ReadByte() == '\n') return;
+        // Walk back to the last complete line.
+        var pos = _file.Length - 1;
+        while (pos > 0)
+        {
+            _file.Seek(pos - 1, SeekOrigin.Begin);
+            if (_file.ReadByte() == '\n') break;
+            pos--;
+        }
+
+        _file.SetLength(pos);
+        _file.Flush(flushToDisk: true);
+    }
+}
+
+internal static class JournalJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General);
+}

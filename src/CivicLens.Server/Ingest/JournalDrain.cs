@@ -1,0 +1,64 @@
+using CivicLens.Server.Live;
+using CivicLens.Storage.Events;
+using Microsoft.Extensions.Hosting;
+
+namespace CivicLens.Server.Ingest;
+
+/// <summary>
+/// Moves journalled events into the store in batches. When the database is gone it waits and retries with
+/// backoff (the journal keeps growing on disk); when it is back the backlog is caught up in order.
+/// </summary>
+public sealed partial class JournalDrain(EventJournal journal, EventStore store, LiveNotifier live, StoreHealth health, ILogger<JournalDrain> logger)
+    : BackgroundService
+{
+    public const int BatchSize = 1000;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var backoff = TimeSpan.FromMilliseconds(500);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var (events, end) = journal.ReadPending(BatchSize);
+            if (events.Count == 0)
+            {
+                try
+                {
+                    await journal.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            try
+            {
+                await store.IngestAsync(events, stoppingToken);
+                journal.Commit(end);
+                health.StoreReachable();
+                backoff = TimeSpan.FromMilliseconds(500);
+                await live.EventsAsync(events);
+            }
+            catch (Exception ex) when (StoreHealth.IsStoreFailure(ex))
+            {
+                health.StoreUnreachable(ex);
+                LogStoreDown(logger, events.Count, backoff.TotalSeconds, ex.Message);
+                try
+                {
+                    await Task.Delay(backoff, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Store unavailable; {Count} events stay journalled, retrying in {Seconds} s: {Error}")]
+    private static partial void LogStoreDown(ILogger logger, int count, double seconds, string error);
+}

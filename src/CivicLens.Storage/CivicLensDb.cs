@@ -1,0 +1,129 @@
+using System.Text;
+using CivicLens.Storage.Entities;
+using Microsoft.EntityFrameworkCore;
+
+namespace CivicLens.Storage;
+
+/// <summary>
+/// The system of record. Tables and columns are snake_case on both providers so the hand-written ingest SQL
+/// (see <see cref="Events.EventStore"/>) reads the same everywhere. Times are Unix milliseconds: SQLite cannot
+/// compare or order <see cref="DateTimeOffset"/>, and integers index well on both.
+/// </summary>
+public sealed class CivicLensDb(DbContextOptions<CivicLensDb> options) : DbContext(options)
+{
+    public DbSet<Area> Areas => Set<Area>();
+
+    public DbSet<Site> Sites => Set<Site>();
+
+    public DbSet<Department> Departments => Set<Department>();
+
+    public DbSet<Camera> Cameras => Set<Camera>();
+
+    public DbSet<EventRecord> Events => Set<EventRecord>();
+
+    public DbSet<CaseRecord> Cases => Set<CaseRecord>();
+
+    public DbSet<CaseChange> CaseChanges => Set<CaseChange>();
+
+    public DbSet<User> Users => Set<User>();
+
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+
+    public DbSet<AuditRecord> Audit => Set<AuditRecord>();
+
+    public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(modelBuilder);
+        var sqlite = Database.IsSqlite();
+
+        modelBuilder.Entity<Area>(e =>
+        {
+            e.ToTable("areas");
+            e.HasIndex(a => a.ParentId);
+        });
+        modelBuilder.Entity<Site>(e =>
+        {
+            e.ToTable("sites");
+            e.HasIndex(s => s.AreaId);
+        });
+        modelBuilder.Entity<Department>().ToTable("departments");
+        modelBuilder.Entity<Camera>(e =>
+        {
+            e.ToTable("cameras");
+            e.HasIndex(c => c.AreaId);
+            e.HasIndex(c => c.SiteId);
+        });
+        modelBuilder.Entity<EventRecord>(e =>
+        {
+            e.ToTable("events");
+            if (sqlite) e.Property(x => x.Id).HasConversion(g => g.ToString("D"), s => Guid.Parse(s));
+            if (sqlite) e.Property(x => x.IncidentId).HasConversion(g => g.HasValue ? g.Value.ToString("D") : null, s => s == null ? null : Guid.Parse(s));
+            // The list is paged newest first, filtered by area scope and time; these cover its plans.
+            e.HasIndex(x => new { x.At, x.Id });
+            e.HasIndex(x => new { x.AreaId, x.At });
+            e.HasIndex(x => new { x.Kind, x.At });
+            e.HasIndex(x => new { x.SiteId, x.At });
+            e.HasIndex(x => x.IncidentId);
+        });
+        modelBuilder.Entity<CaseRecord>(e =>
+        {
+            e.ToTable("cases");
+            e.Property(c => c.Version).IsConcurrencyToken();
+            e.HasIndex(c => new { c.State, c.OpenedAt });
+            e.HasIndex(c => c.AreaId);
+            e.HasMany(c => c.History).WithOne().HasForeignKey(h => h.CaseId);
+        });
+        modelBuilder.Entity<CaseChange>().ToTable("case_changes");
+        modelBuilder.Entity<User>(e =>
+        {
+            e.ToTable("users");
+            e.HasIndex(u => u.UserName).IsUnique();
+        });
+        modelBuilder.Entity<ApiKey>(e =>
+        {
+            e.ToTable("api_keys");
+            e.HasIndex(k => k.Hash).IsUnique();
+        });
+        modelBuilder.Entity<AuditRecord>(e =>
+        {
+            e.ToTable("audit");
+            e.HasKey(a => a.Seq);
+            // Sequence numbers are assigned by the log itself (gapless), never by the database.
+            e.Property(a => a.Seq).ValueGeneratedNever();
+            e.HasIndex(a => a.At);
+        });
+        modelBuilder.Entity<OutboxMessage>(e =>
+        {
+            e.ToTable("outbox");
+            if (sqlite) e.Property(x => x.EventId).HasConversion(g => g.ToString("D"), s => Guid.Parse(s));
+            e.HasIndex(o => new { o.DeliveredAt, o.NextAttemptAt });
+        });
+
+        foreach (var entity in modelBuilder.Model.GetEntityTypes())
+        {
+            foreach (var property in entity.GetProperties()) property.SetColumnName(SnakeCase(property.Name));
+        }
+    }
+
+    internal static string SnakeCase(string name)
+    {
+        var sb = new StringBuilder(name.Length + 4);
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            if (char.IsUpper(c))
+            {
+                if (i > 0) sb.Append('_');
+                sb.Append(char.ToLowerInvariant(c));
+            }
+            else
+            {
+                sb.Append(c);
+            }
+        }
+
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,74 @@
+using CivicLens.Storage;
+using CivicLens.Storage.Entities;
+using CivicLens.Storage.Events;
+using CivicLens.TestSupport;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Time.Testing;
+
+namespace CivicLens.Storage.Tests;
+
+public sealed class EventStoreTests
+{
+    private static EventRecord Event(Guid id, long at = 1_700_000_000_000) => new()
+    {
+        Id = id,
+        Kind = "vehicle.stationary",
+        Phase = "start",
+        CameraId = "vtest",
+        Rule = "service-road-parking",
+        Category = "illegal-parking",
+        AreaId = "campus",
+        At = at,
+        Confidence = 0.8f,
+        Label = "truck",
+        Box = "600,40,80,60",
+        IncidentId = id,
+    };
+
+    [Theory]
+    [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
+    public async Task IngestAsync_ReplayedBatch_StoresEachEventOnceWithOneOutboxMessagePerChannel(string provider)
+    {
+        await using var db = await TestDatabase.CreateAsync(provider);
+        using var store = new EventStore(db.Options, new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20_000))) { Channels = ["mqtt", "webhook:works"] };
+        var batch = Enumerable.Range(0, 50).Select(i => Event(Guid.NewGuid(), 1_700_000_000_000 + i)).ToList();
+
+        Assert.Equal(50, await store.IngestAsync(batch, CancellationToken.None));
+        // A client that did not see the answer sends the batch again, with one new event.
+        var retry = batch.Append(Event(Guid.NewGuid())).ToList();
+        Assert.Equal(1, await store.IngestAsync(retry, CancellationToken.None));
+
+        await using var ctx = new CivicLensDb(StorageSetup.Options(db.Options));
+        Assert.Equal(51, await ctx.Events.CountAsync());
+        Assert.Equal(102, await ctx.Outbox.CountAsync());
+        var stored = await ctx.Events.SingleAsync(e => e.Id == batch[7].Id);
+        Assert.Equal(batch[7].At, stored.At);
+        Assert.Equal(batch[7].Id, stored.IncidentId);
+        Assert.Equal("truck", stored.Label);
+        Assert.Equal("new", stored.State);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
+    public async Task Migrations_MatchTheModel(string provider)
+    {
+        await using var db = await TestDatabase.CreateAsync(provider);
+        await using var ctx = new CivicLensDb(StorageSetup.Options(db.Options));
+        // A model change without a migration for this provider fails here, not in production.
+        Assert.False(ctx.Database.HasPendingModelChanges(), $"the {provider} migrations lag behind the model: run dotnet ef migrations add (docs/storage.md)");
+        Assert.Empty(await ctx.Database.GetPendingMigrationsAsync());
+    }
+
+    [Fact]
+    public async Task Sqlite_RunsInWalModeWithFullSync()
+    {
+        await using var db = await TestDatabase.CreateAsync(nameof(StorageProvider.Sqlite));
+        await using var ctx = new CivicLensDb(StorageSetup.Options(db.Options));
+        await ctx.Database.OpenConnectionAsync();
+        await using var cmd = ctx.Database.GetDbConnection().CreateCommand();
+        cmd.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", (string?)await cmd.ExecuteScalarAsync());
+        cmd.CommandText = "PRAGMA synchronous";
+        Assert.Equal(2L, (long?)await cmd.ExecuteScalarAsync()); // FULL
+    }
+}
