@@ -7,6 +7,8 @@ using CivicLens.Server.Api;
 using CivicLens.Server.Audit;
 using CivicLens.Server.Ingest;
 using CivicLens.Server.Live;
+using CivicLens.Server.Outbox;
+using CivicLens.Server.Transparency;
 using CivicLens.Server.Security;
 using CivicLens.Storage;
 using CivicLens.Storage.Audit;
@@ -52,6 +54,7 @@ public static class ServerHost
         builder.AddAccounts(options);
         builder.AddApi(options);
         builder.AddIngest(options);
+        builder.AddOutbox(options);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -232,6 +235,7 @@ public static class ServerHost
         app.MapRegistry();
         app.MapCases();
         app.MapAdmin();
+        app.MapTransparency();
         app.MapHub<LiveHub>("/hubs/live");
         app.MapOpenApi("/api/openapi/{documentName}.json").RequireAuthorization();
     }
