@@ -5,6 +5,9 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export CIVICLENS_HOME="${CIVICLENS_HOME:-$repo/.civiclens}"
 "$repo/tools/setup.sh" --test
+"$repo/tools/test-services.sh"
+source "$CIVICLENS_HOME/test-services/env"
+export CIVICLENS_TEST_POSTGRES CIVICLENS_TEST_MQTT
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
