@@ -20,6 +20,33 @@ public static class PasswordPolicy
         "p@ssw0rd", "passw0rd", "operator", "investigator", "auditor", "viewer", "correcthorsebatterystaple",
     };
 
+    /// <summary>Undoes the usual disguises: l33t digits and symbols become letters, everything else but letters goes.</summary>
+    private static string Normalise(string lower)
+    {
+        var sb = new System.Text.StringBuilder(lower.Length);
+        foreach (var c in lower)
+        {
+            var mapped = c switch { '0' => 'o', '1' => 'i', '3' => 'e', '4' => 'a', '5' => 's', '7' => 't', '@' => 'a', '$' => 's', _ => c };
+            if (char.IsLetter(mapped)) sb.Append(mapped);
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>A weak word, the same word repeated, or a weak word with a short tail ("passwordis", "adminadmin").</summary>
+    private static bool IsWeakWord(string letters)
+    {
+        if (letters.Length == 0 || Weak.Contains(letters)) return true;
+        foreach (var w in Weak)
+        {
+            if (w.Length < 5 || !letters.StartsWith(w, StringComparison.Ordinal)) continue;
+            var rest = letters[w.Length..];
+            if (rest.Length <= 3 || rest.Replace(w, "", StringComparison.Ordinal).Length == 0) return true;
+        }
+
+        return false;
+    }
+
     /// <returns>Why the password is refused, or null when it may be used.</returns>
     public static string? Check(string? password, string userName)
     {
@@ -28,8 +55,9 @@ public static class PasswordPolicy
         if (length < MinLength) return $"must be at least {MinLength} characters (a passphrase of several words is easiest)";
         if (length > MaxLength) return $"must be at most {MaxLength} characters";
         var lower = password.ToLowerInvariant();
-        var letters = new string(lower.Where(c => !char.IsAsciiDigit(c) && !char.IsWhiteSpace(c) && c is not ('!' or '.' or '-' or '_')).ToArray());
-        if (Weak.Contains(lower) || Weak.Contains(letters)) return "is a well-known password; choose another";
+        // "P@ssw0rd2024!" is "password" with a tail: judge it with and without the trailing digits and symbols.
+        var stem = lower.TrimEnd("0123456789!?.#*_-+ ".ToCharArray());
+        if (Weak.Contains(lower) || IsWeakWord(Normalise(lower)) || IsWeakWord(Normalise(stem))) return "is a well-known password; choose another";
         if (!string.IsNullOrEmpty(userName) && lower.Contains(userName.ToLowerInvariant(), StringComparison.Ordinal)) return "must not contain the user name";
         if (password.Distinct().Count() < 4) return "repeats too few characters";
         return null;

@@ -8,6 +8,7 @@ using CivicLens.Server.Audit;
 using CivicLens.Server.Ingest;
 using CivicLens.Server.Live;
 using CivicLens.Server.Outbox;
+using CivicLens.Server.Retention;
 using CivicLens.Server.Transparency;
 using CivicLens.Server.Security;
 using CivicLens.Storage;
@@ -144,7 +145,8 @@ public static class ServerHost
                 o.AddPolicy(policy, p => p.AddAuthenticationSchemes(CookieAuthenticationDefaults.AuthenticationScheme, ApiKeyHandler.SchemeName).RequireRole(roles));
             }
 
-            o.FallbackPolicy = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(CookieAuthenticationDefaults.AuthenticationScheme)
+            // Anything not mapped with its own policy needs a session or a key (so a key's malformed request gets a 4xx that explains it, not a 401).
+            o.FallbackPolicy = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(CookieAuthenticationDefaults.AuthenticationScheme, ApiKeyHandler.SchemeName)
                 .RequireAuthenticatedUser().Build();
         });
     }
@@ -199,6 +201,8 @@ public static class ServerHost
         s.AddSingleton(sp => new EventJournal(options.JournalDirectory, PipelineService.Mapper(sp.GetRequiredService<CivicLensConfig>())));
         s.AddHostedService<JournalDrain>();
         s.AddHostedService<PipelineService>();
+        s.AddSingleton<RetentionService>();
+        s.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
     }
 
     private static async Task PrepareStoreAsync(this WebApplication app, ServerOptions options, CivicLensConfig config, CancellationToken ct)

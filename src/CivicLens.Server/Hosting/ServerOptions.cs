@@ -48,6 +48,12 @@ public sealed record ServerOptions
     /// <summary>Largest request body (bytes); event batches are the biggest legitimate bodies.</summary>
     public long MaxRequestBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>Events that belong to no case are deleted after this long (the city's rules decide; a year by default).</summary>
+    public TimeSpan EventRetention { get; init; } = TimeSpan.FromDays(365);
+
+    /// <summary>Closed cases, with their events and history, are deleted this long after closing.</summary>
+    public TimeSpan ClosedCaseRetention { get; init; } = TimeSpan.FromDays(730);
+
     public IReadOnlyList<WebhookTarget> Webhooks { get; init; } = [];
 
     public MqttTarget? Mqtt { get; init; }
