@@ -1,6 +1,7 @@
 using System.CommandLine;
 using CivicLens.Domain;
 using CivicLens.Server.Hosting;
+using CivicLens.Server.Outbox;
 using CivicLens.Storage;
 using CivicLens.Storage.Audit;
 using Microsoft.AspNetCore.Builder;
@@ -17,6 +18,9 @@ internal static class ServeCommand
 {
     public const string AdminPasswordVariable = "CIVICLENS_ADMIN_PASSWORD";
     public const string PostgresVariable = "CIVICLENS_POSTGRES";
+    public const string WebhookSecretPrefix = "CIVICLENS_WEBHOOK_SECRET_";
+    public const string MqttUserVariable = "CIVICLENS_MQTT_USER";
+    public const string MqttPasswordVariable = "CIVICLENS_MQTT_PASSWORD";
 
     public static Command Create()
     {
@@ -38,10 +42,28 @@ internal static class ServeCommand
         var models = CommonOptions.ModelsDirectory();
         var fps = new Option<double?>("--fps") { Description = "Frames per second each camera analyses (default: every frame)" };
         var noPipelines = new Option<bool>("--no-pipelines") { Description = "Serve only; analysis nodes post events with an API key" };
+        var sealingKey = new Option<string?>("--sealing-key")
+        {
+            Description = "Keep each event's unredacted frame sealed (AES-GCM) with this key file (civiclens keys create); off by default",
+        };
+        var sealWindow = new Option<double>("--seal-hours") { Description = "Hours a sealed original is kept before it is destroyed", DefaultValueFactory = _ => 72 };
+        var eventDays = new Option<int>("--event-retention-days") { Description = "Days events outside any case are kept", DefaultValueFactory = _ => 365 };
+        var caseDays = new Option<int>("--case-retention-days") { Description = "Days closed cases (with their events) are kept", DefaultValueFactory = _ => 730 };
         var verbose = CommonOptions.Verbose();
+        var webhooks = new Option<string[]>("--webhook")
+        {
+            Description = $"Deliver every event to NAME=URL (repeatable; https, or http to loopback), signed with the secret in {WebhookSecretPrefix}NAME",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var mqtt = new Option<string?>("--mqtt")
+        {
+            Description = $"Publish every event to the MQTT broker at HOST:PORT (QoS 1; credentials from {MqttUserVariable} / {MqttPasswordVariable})",
+        };
+        var mqttTopic = new Option<string?>("--mqtt-topic") { Description = "Topic prefix for --mqtt (default civiclens/events); the event kind follows it" };
         var serve = new Command("serve", "Run the operations server with the configured cameras")
         {
-            config, data, urls, certificate, certificatePassword, postgres, adminPassword, models, fps, noPipelines, verbose,
+            config, data, urls, certificate, certificatePassword, postgres, adminPassword, models, fps, noPipelines, verbose, webhooks, mqtt, mqttTopic,
+            sealingKey, sealWindow, eventDays, caseDays,
         };
         serve.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -59,7 +81,16 @@ internal static class ServeCommand
                 SampleFps = parse.GetValue(fps),
                 RunPipelines = !parse.GetValue(noPipelines),
                 AdminPassword = password,
+                SealedOriginals = parse.GetValue(sealingKey) is { } key
+                    ? new CivicLens.Pipeline.SealedOriginalsSettings(Path.Combine(parse.GetValue(data)!, "sealed"), key, TimeSpan.FromHours(parse.GetValue(sealWindow)))
+                    : null,
+                EventRetention = TimeSpan.FromDays(Math.Max(1, parse.GetValue(eventDays))),
+                ClosedCaseRetention = TimeSpan.FromDays(Math.Max(1, parse.GetValue(caseDays))),
+                Webhooks = Webhooks(parse.GetValue(webhooks) ?? []),
+                Mqtt = Mqtt(parse.GetValue(mqtt), parse.GetValue(mqttTopic)),
             };
+            // Delivery targets are refused before anything is written.
+            OutboxSetup.Check(options);
             var level = parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information;
             WebApplication app;
             try
@@ -131,6 +162,54 @@ internal static class ServeCommand
     {
         postgres ??= Environment.GetEnvironmentVariable(PostgresVariable);
         return string.IsNullOrWhiteSpace(postgres) ? null : new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = postgres };
+    }
+
+    /// <summary>
+    /// <c>NAME=URL</c> pairs; each secret comes from <c>CIVICLENS_WEBHOOK_SECRET_NAME</c> (upper case, '-' as '_'), never
+    /// from the command line (it would show in ps).
+    /// </summary>
+    internal static IReadOnlyList<WebhookTarget> Webhooks(IEnumerable<string> specs)
+    {
+        var targets = new List<WebhookTarget>();
+        foreach (var spec in specs)
+        {
+            var eq = spec.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || !Uri.TryCreate(spec[(eq + 1)..], UriKind.Absolute, out var url))
+            {
+                // The value is not echoed: a URL may carry a token.
+                throw new StartupException("--webhook wants NAME=URL with an absolute URL (e.g. works=https://works.example/civiclens).");
+            }
+
+            var name = spec[..eq];
+            var variable = WebhookSecretPrefix + name.ToUpperInvariant().Replace('-', '_');
+            var secret = Environment.GetEnvironmentVariable(variable);
+            if (string.IsNullOrEmpty(secret)) throw new StartupException($"Webhook '{name}' has no secret: set {variable} (at least {OutboxSetup.MinSecretLength} characters).");
+            if (secret.Length < OutboxSetup.MinSecretLength) throw new StartupException($"{variable} is shorter than {OutboxSetup.MinSecretLength} characters.");
+            targets.Add(new WebhookTarget(name, url, secret));
+        }
+
+        return targets;
+    }
+
+    /// <summary><c>HOST:PORT</c> (or <c>[IPv6]:PORT</c>); the credentials come from the environment.</summary>
+    internal static MqttTarget? Mqtt(string? hostPort, string? topic)
+    {
+        if (hostPort is null)
+        {
+            return topic is null ? null : throw new StartupException("--mqtt-topic needs --mqtt HOST:PORT.");
+        }
+
+        var colon = hostPort.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(hostPort[(colon + 1)..], System.Globalization.NumberStyles.None, null, out var port) || port is < 1 or > 65535)
+        {
+            throw new StartupException($"--mqtt wants HOST:PORT (e.g. 127.0.0.1:1883), not '{hostPort}'.");
+        }
+
+        var user = Environment.GetEnvironmentVariable(MqttUserVariable);
+        var password = Environment.GetEnvironmentVariable(MqttPasswordVariable);
+        if (string.IsNullOrEmpty(user) && !string.IsNullOrEmpty(password)) throw new StartupException($"{MqttPasswordVariable} is set but {MqttUserVariable} is not.");
+        var target = new MqttTarget(hostPort[..colon].Trim('[', ']'), port, UserName: string.IsNullOrEmpty(user) ? null : user, Password: string.IsNullOrEmpty(password) ? null : password);
+        return topic is null ? target : target with { TopicPrefix = topic };
     }
 
     private static string ReadSecret(string prompt)

@@ -125,6 +125,7 @@ public sealed class AuthorizationMatrixTests
             _ when pattern.StartsWith("/transparency", StringComparison.Ordinal) && name == "year" => "2026",
             _ when pattern.StartsWith("/transparency", StringComparison.Ordinal) => "vtest",
             "documentName" => "v1",
+            "grant" => Guid.NewGuid().ToString(),
             // Accounts and keys: an id that does not exist, so the matrix never disables a real one.
             _ => "999999",
         };

@@ -9,6 +9,8 @@ using CivicLens.Server.Ingest;
 using CivicLens.Server.Live;
 using CivicLens.Server.Outbox;
 using CivicLens.Server.Retention;
+using CivicLens.Server.Reveal;
+using CivicLens.Privacy.Sealed;
 using CivicLens.Server.Transparency;
 using CivicLens.Server.Security;
 using CivicLens.Storage;
@@ -101,6 +103,14 @@ public static class ServerHost
             Channels = [.. options.Webhooks.Select(w => "webhook:" + w.Name), .. options.Mqtt is null ? Array.Empty<string>() : ["mqtt"]],
         });
         s.AddSingleton<StoreHealth>();
+        if (options.SealedOriginals is { } sealing)
+        {
+            // A missing or exposed key stops the start, before anything is sealed or revealed.
+            var key = SealingKey.Load(sealing.KeyPath);
+            s.AddSingleton(key);
+            s.AddSingleton(sp => new SealedOriginalStore(new SealedOriginalOptions { Directory = sealing.Directory, Window = sealing.Window }, key,
+                new ChainedRevealAudit(sp.GetRequiredService<AuditLog>()), sp.GetRequiredService<TimeProvider>()));
+        }
     }
 
     private static void AddAccounts(this WebApplicationBuilder builder, ServerOptions options)
@@ -240,6 +250,7 @@ public static class ServerHost
         app.MapCases();
         app.MapAdmin();
         app.MapTransparency();
+        app.MapReveal();
         app.MapHub<LiveHub>("/hubs/live");
         app.MapOpenApi("/api/openapi/{documentName}.json").RequireAuthorization();
     }

@@ -48,6 +48,9 @@ public sealed record ServerOptions
     /// <summary>Largest request body (bytes); event batches are the biggest legitimate bodies.</summary>
     public long MaxRequestBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>Sealed originals (off unless set): the pipelines seal each event's unredacted frame; investigators may reveal it.</summary>
+    public CivicLens.Pipeline.SealedOriginalsSettings? SealedOriginals { get; init; }
+
     /// <summary>Events that belong to no case are deleted after this long (the city's rules decide; a year by default).</summary>
     public TimeSpan EventRetention { get; init; } = TimeSpan.FromDays(365);
 

@@ -71,6 +71,7 @@ public sealed partial class PipelineService(ServerOptions options, CivicLensConf
                     Loop = options.LoopFileSources,
                     WriteTracks = false,
                     EventSink = journal,
+                    SealedOriginals = options.SealedOriginals,
                 }, Stream.Null, loggers, time, stoppingToken);
                 LogEnded(logger, summary.Frames);
             }

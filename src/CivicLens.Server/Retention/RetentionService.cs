@@ -1,4 +1,5 @@
 using CivicLens.Privacy.Retention;
+using CivicLens.Privacy.Sealed;
 using CivicLens.Server.Hosting;
 using CivicLens.Storage;
 using CivicLens.Storage.Audit;
@@ -14,7 +15,7 @@ namespace CivicLens.Server.Retention;
 /// hold (case reference, expiry) is the only override. Every purge leaves an audit record with its counts.
 /// </summary>
 public sealed partial class RetentionService(ServerOptions options, IDbContextFactory<CivicLensDb> dbs, AuditLog audit, TimeProvider time,
-    ILogger<RetentionService> logger) : BackgroundService
+    ILogger<RetentionService> logger, SealedOriginalStore? sealedOriginals = null) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
 
@@ -51,6 +52,8 @@ public sealed partial class RetentionService(ServerOptions options, IDbContextFa
     public async Task<RetentionPass> PurgeAsync(CancellationToken ct)
     {
         var now = time.GetUtcNow();
+        // Sealed originals live for hours, not days: destroyed first, whatever else fails.
+        sealedOriginals?.Purge();
         var snapshots = 0;
         var holds = new EvidenceRetention(options.SnapshotDirectory, TimeSpan.FromDays(1), time).Holds();
         var held = holds.Where(h => h.Expires > now).SelectMany(h => h.Events).ToHashSet();

@@ -61,6 +61,12 @@ public sealed class AuditLog(StorageOptions options, TimeProvider time, string? 
         }
     }
 
+    /// <summary>
+    /// The same as <see cref="AppendAsync"/> for callers that cannot await (a synchronous audit hook, such as the
+    /// sealed-original store's); it blocks until the record is committed.
+    /// </summary>
+    public AuditRecord Append(AuditEntry entry) => AppendAsync(entry, CancellationToken.None).GetAwaiter().GetResult();
+
     /// <summary>Checks every record from the first; reports the first break, if any.</summary>
     public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken)
     {
