@@ -73,13 +73,20 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>A client with its own cookie jar (one browser).</summary>
     public HttpClient Client()
     {
-        var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), UseCookies = true, AllowAutoRedirect = false })
+        var cookies = new CookieContainer();
+        var client = new HttpClient(new HttpClientHandler { CookieContainer = cookies, UseCookies = true, AllowAutoRedirect = false })
         {
             BaseAddress = BaseAddress,
         };
         _clients.Add(client);
+        _cookies[client] = cookies;
         return client;
     }
+
+    private readonly Dictionary<HttpClient, CookieContainer> _cookies = [];
+
+    /// <summary>The session cookies of a client from <see cref="Client"/> (for a SignalR connection as the same browser).</summary>
+    public CookieContainer CookiesOf(HttpClient client) => _cookies[client];
 
     /// <summary>Logs in, enrolling the second factor the first time the role needs one (as a person with an authenticator app would).</summary>
     public async Task<HttpClient> LoginAsync(string user, string password)

@@ -209,6 +209,7 @@ public static class ServerHost
     {
         var s = builder.Services;
         s.AddSingleton(sp => new EventJournal(options.JournalDirectory, PipelineService.Mapper(sp.GetRequiredService<CivicLensConfig>())));
+        s.AddSingleton<CameraHealthUpdater>();
         s.AddHostedService<JournalDrain>();
         s.AddHostedService<PipelineService>();
         s.AddSingleton<RetentionService>();

@@ -8,7 +8,8 @@ namespace CivicLens.Server.Ingest;
 /// Moves journalled events into the store in batches. When the database is gone it waits and retries with
 /// backoff (the journal keeps growing on disk); when it is back the backlog is caught up in order.
 /// </summary>
-public sealed partial class JournalDrain(EventJournal journal, EventStore store, LiveNotifier live, StoreHealth health, ILogger<JournalDrain> logger)
+public sealed partial class JournalDrain(EventJournal journal, EventStore store, LiveNotifier live, StoreHealth health, CameraHealthUpdater cameras,
+    ILogger<JournalDrain> logger)
     : BackgroundService
 {
     public const int BatchSize = 1000;
@@ -40,6 +41,7 @@ public sealed partial class JournalDrain(EventJournal journal, EventStore store,
                 health.StoreReachable();
                 backoff = TimeSpan.FromMilliseconds(500);
                 await live.EventsAsync(events);
+                await cameras.ApplyAsync(events, stoppingToken);
             }
             catch (Exception ex) when (StoreHealth.IsStoreFailure(ex))
             {
