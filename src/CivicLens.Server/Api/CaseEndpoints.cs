@@ -150,6 +150,13 @@ public static class CaseEndpoints
         c.Version++;
         c.ClosedAt = body.State == "closed" ? now : null;
         db.CaseChanges.Add(new CaseChange { CaseId = c.Id, At = now, Actor = user.Name, Change = $"{from} -> {body.State}" + (string.IsNullOrWhiteSpace(body.Note) ? "" : ": " + body.Note.Trim()) });
+        return await CommitAsync(db, c, "case.transition", $"{from} -> {body.State}", audit, live, ct);
+    }
+
+    /// <summary>Saves a case change (refused if someone else saved first), audits it and tells the live feed.</summary>
+    private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> CommitAsync(CivicLensDb db, CaseRecord c, string action, string detail, Auditor audit,
+        LiveNotifier live, CancellationToken ct)
+    {
         try
         {
             await db.SaveChangesAsync(ct);
@@ -159,7 +166,7 @@ public static class CaseEndpoints
             return ApiProblems.Conflict("the case changed meanwhile; reload it");
         }
 
-        await audit.RecordAsync("case.transition", "ok", "case:" + id, $"{from} -> {body.State}");
+        await audit.RecordAsync(action, "ok", "case:" + c.Id, detail);
         var names = await AssigneesAsync(db, [c], ct);
         var view = View(c, c.AssigneeId is { } a ? names.GetValueOrDefault(a) : null);
         await live.CaseAsync(c.AreaId, view);
@@ -184,18 +191,6 @@ public static class CaseEndpoints
         c.AssigneeId = assignee?.Id;
         c.Version++;
         db.CaseChanges.Add(new CaseChange { CaseId = c.Id, At = time.GetUtcNow().ToUnixTimeMilliseconds(), Actor = user.Name, Change = assignee is null ? "unassigned" : $"assigned to {assignee.UserName}" });
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            return ApiProblems.Conflict("the case changed meanwhile; reload it");
-        }
-
-        await audit.RecordAsync("case.assign", "ok", "case:" + id, assignee?.UserName ?? "nobody");
-        var view = View(c, assignee?.UserName);
-        await live.CaseAsync(c.AreaId, view);
-        return TypedResults.Ok(view);
+        return await CommitAsync(db, c, "case.assign", assignee?.UserName ?? "nobody", audit, live, ct);
     }
 }
