@@ -17,6 +17,7 @@ namespace CivicLens.Cli;
 /// <summary>
 /// <c>civiclens bench</c>: decode-only, detector-only (batch 1 and N), end-to-end and multi-camera frames/s on real
 /// footage, each the median of several runs in one process, plus peak memory and an optional looped soak run.
+/// The server's figures are its sub-verbs <c>bench ingest</c> and <c>bench api</c> (<see cref="ServerBenchCommand"/>).
 /// </summary>
 internal static class BenchCommand
 {
@@ -49,6 +50,8 @@ internal static class BenchCommand
             await b.RunAsync(wanted, parse.GetValue(soak), ct);
             return 0;
         }));
+        command.Subcommands.Add(ServerBenchCommand.Ingest());
+        command.Subcommands.Add(ServerBenchCommand.Api());
         return command;
     }
 

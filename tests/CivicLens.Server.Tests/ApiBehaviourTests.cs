@@ -179,4 +179,20 @@ public sealed class ApiBehaviourTests
         Assert.Equal(id, detail.GetProperty("events")[0].GetProperty("id").GetGuid());
         Assert.Equal("cased", detail.GetProperty("events")[0].GetProperty("state").GetString());
     }
+
+    [Fact]
+    public async Task CameraRules_AreServedAsTheConfigurationDrewThem()
+    {
+        await using var server = await TestServer.StartAsync();
+        var viewer = await server.StaffAsync(Roles.Viewer);
+        var doc = await viewer.GetFromJsonAsync<JsonElement>("/api/cameras/vtest/rules");
+        Assert.Equal(768, doc.GetProperty("resolution")[0].GetInt32());
+        Assert.Contains(doc.GetProperty("zones").EnumerateArray(), z => z.GetProperty("id").GetString() == "works-area" && z.GetProperty("polygon").GetArrayLength() == 9);
+        Assert.Contains(doc.GetProperty("lines").EnumerateArray(), l => l.GetProperty("id").GetString() == "lamp-post");
+        Assert.Contains(doc.GetProperty("rules").EnumerateArray(), r => r.GetProperty("id").GetString() == "service-road-parking" && r.GetProperty("type").GetString() == "stationary-vehicle");
+        // The stream URL (it may carry credentials) is in no answer about the camera.
+        var camera = await viewer.GetStringAsync("/api/cameras/vtest");
+        Assert.DoesNotContain("vtest.avi", camera, StringComparison.Ordinal);
+        Assert.DoesNotContain("vtest.avi", doc.GetRawText(), StringComparison.Ordinal);
+    }
 }

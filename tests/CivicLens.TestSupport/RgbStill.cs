@@ -17,9 +17,18 @@ public sealed class RgbStill
     public int Height { get; }
     public int Stride => Width * 3;
 
-    public static RgbStill Load(string path)
+    public static RgbStill Load(string path) => FromBitmap(Decode(path), path);
+
+    /// <summary>An encoded image held in memory (an API response); null when it is not an image SkiaSharp decodes.</summary>
+    public static RgbStill? TryDecode(byte[] encoded)
     {
-        using var decoded = Decode(path);
+        var decoded = SKBitmap.Decode(encoded);
+        return decoded is null ? null : FromBitmap(decoded, "image");
+    }
+
+    private static RgbStill FromBitmap(SKBitmap bitmap, string path)
+    {
+        using var decoded = bitmap;
         using var rgba = new SKBitmap(new SKImageInfo(decoded.Width, decoded.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         if (!decoded.CopyTo(rgba, SKColorType.Rgba8888)) throw new InvalidOperationException($"Cannot convert {path} to RGBA.");
         return FromRgba(rgba);

@@ -63,6 +63,13 @@ public static class RegistryEndpoints
             var c = await db.Cameras.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
             return c is null || !user.Sees(c.AreaId) ? ApiProblems.NotFound("camera") : TypedResults.Ok(CameraView.From(c));
         });
+        g.MapGet("/cameras/{id}/rules", async Task<Results<ContentHttpResult, ProblemHttpResult>> (string id, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs, CancellationToken ct) =>
+        {
+            var user = CurrentUser.From(p)!;
+            await using var db = await dbs.CreateDbContextAsync(ct);
+            var c = await db.Cameras.AsNoTracking().Where(x => x.Id == id).Select(x => new { x.AreaId, x.Rules }).FirstOrDefaultAsync(ct);
+            return c is null || !user.Sees(c.AreaId) ? ApiProblems.NotFound("camera") : TypedResults.Content(c.Rules ?? "{}", "application/json");
+        }).Produces(StatusCodes.Status200OK, contentType: "application/json");
         app.MapPost("/api/cameras/{id}/enabled", SetEnabledAsync).WithTags("registry").RequireAuthorization(Policies.Configure);
     }
 

@@ -88,6 +88,7 @@ public static class DistrictSync
                 x.RetentionDays = (int)Math.Ceiling((c.Retention ?? TimeSpan.Zero).TotalDays);
                 x.Analytics = string.Join(",", c.Rules.Select(r => r.Type).Distinct());
                 x.Enabled = true;
+                x.Rules = RulesDocument(c);
                 if (c.Source is not null) x.StreamUrlSealed = secrets.SealText(c.Source, StreamPurpose);
             }
 
@@ -108,6 +109,23 @@ public static class DistrictSync
         changes += await db.SaveChangesAsync(ct);
         return changes;
     }
+
+    /// <summary>The camera's zones, lines and rules as one JSON document (what the console's editor shows and the API serves).</summary>
+    public static string RulesDocument(CameraConfig c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        static float[][] Points(IEnumerable<CivicLens.Domain.Geometry.PointF> points) => points.Select(p => new[] { p.X, p.Y }).ToArray();
+        return JsonSerializer.Serialize(new
+        {
+            resolution = new[] { c.Width, c.Height },
+            zones = c.Zones.Select(z => new { id = z.Id, site = z.Site, polygon = Points(z.Polygon.Points) }),
+            lines = c.Lines.Select(l => new { id = l.Id, site = l.Site, from = new[] { l.From.X, l.From.Y }, to = new[] { l.To.X, l.To.Y }, inPoint = new[] { l.InPoint.X, l.InPoint.Y } }),
+            privacyMasks = c.PrivacyMasks.Select(m => new { id = m.Id, polygon = Points(m.Polygon.Points) }),
+            rules = c.Rules.Select(r => JsonSerializer.SerializeToElement(r, r.GetType(), RulesJson)),
+        }, RulesJson);
+    }
+
+    private static readonly JsonSerializerOptions RulesJson = new(JsonSerializerDefaults.Web);
 
     private static async Task Upsert<T>(DbSet<T> set, string id, Func<T> create, Action<T> update, CancellationToken ct)
         where T : class
