@@ -428,12 +428,13 @@ internal sealed class ServeProcess
     public static async Task<ServeProcess> StartAsync(string data, int port, IReadOnlyDictionary<string, string> env)
     {
         var server = Spawn(data, port, env);
-        var exited = server._process.WaitForExitAsync();
-        var done = await Task.WhenAny(server._ready.Task, exited, Task.Delay(TimeSpan.FromMinutes(1)));
+        var exit = server._process.WaitForExitAsync();
+        var done = await Task.WhenAny(server._ready.Task, exit, Task.Delay(TimeSpan.FromMinutes(1)));
         if (done != server._ready.Task)
         {
+            var exited = server._process.HasExited ? $"it exited with {server._process.ExitCode}" : "it was still running";
             await server.KillAsync();
-            throw new TimeoutException($"civiclens serve did not start serving within a minute (exited: {server._process.HasExited}):\n{server.LogTail}");
+            throw new TimeoutException($"civiclens serve did not start serving within a minute ({exited}):\n{server.LogTail}");
         }
 
         server.StartSeconds = Stopwatch.GetElapsedTime(server._spawned).TotalSeconds;

@@ -127,10 +127,7 @@ public sealed class DiskFullTests(ITestOutputHelper output)
         listener.Start();
 
         disk.Fill(leaveFree: 8 * 1024);
-        // The sample district with its camera's footage named by absolute path (the file says ${CIVICLENS_HOME}).
-        var config = Path.Combine(data.Path, "vtest.yaml");
-        var yaml = await File.ReadAllTextAsync(Path.Combine(TestAssets.RepoRoot, "samples", "vtest.yaml"));
-        await File.WriteAllTextAsync(config, yaml.Replace("${CIVICLENS_HOME}/samples/vtest.avi", TestAssets.SampleVideo, StringComparison.Ordinal));
+        var config = await TestAssets.SampleConfigAsync(data.Path);
         await using var server = await TestServer.StartAsync(
             tweak: o => o with { DataDirectory = data.Path, ConfigPath = config, RunPipelines = true, SampleFps = 5 },
             configure: b =>

@@ -37,10 +37,13 @@ public sealed class EventStoreTests
         // A client that did not see the answer sends the batch again, with one new event.
         var retry = batch.Append(Event(Guid.NewGuid())).ToList();
         Assert.Equal(1, await store.IngestAsync(retry, CancellationToken.None));
+        // One id twice in a batch (a node that merged two retries): stored once, queued once per channel.
+        var twice = Event(Guid.NewGuid());
+        Assert.Equal(1, await store.IngestAsync([twice, Event(twice.Id)], CancellationToken.None));
 
         await using var ctx = new CivicLensDb(StorageSetup.Options(db.Options));
-        Assert.Equal(51, await ctx.Events.CountAsync());
-        Assert.Equal(102, await ctx.Outbox.CountAsync());
+        Assert.Equal(52, await ctx.Events.CountAsync());
+        Assert.Equal(104, await ctx.Outbox.CountAsync());
         var stored = await ctx.Events.SingleAsync(e => e.Id == batch[7].Id);
         Assert.Equal(batch[7].At, stored.At);
         Assert.Equal(batch[7].Id, stored.IncidentId);

@@ -22,7 +22,8 @@ public sealed class RgbStill
     /// <summary>An encoded image held in memory (an API response); null when it is not an image SkiaSharp decodes.</summary>
     public static RgbStill? TryDecode(byte[] encoded)
     {
-        var decoded = SKBitmap.Decode(encoded);
+        using var codec = SKCodec.Create(new SKMemoryStream(encoded));
+        var decoded = codec is null ? null : SKBitmap.Decode(codec);
         return decoded is null ? null : FromBitmap(decoded, "image");
     }
 

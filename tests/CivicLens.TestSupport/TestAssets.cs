@@ -29,6 +29,18 @@ public static class TestAssets
     public static string NanoDetModel => Require(Path.Combine(ModelsDirectory, "nanodet-g-416.onnx"));
     public static string BlazeFaceModel => Require(Path.Combine(ModelsDirectory, "blazeface-back-256.onnx"));
 
+    /// <summary>
+    /// samples/vtest.yaml (the sample district) copied into <paramref name="directory"/> with its camera's footage
+    /// named by absolute path (the file says <c>${CIVICLENS_HOME}</c>, which the test process need not have set).
+    /// </summary>
+    public static async Task<string> SampleConfigAsync(string directory)
+    {
+        var config = Path.Combine(directory, "vtest.yaml");
+        var yaml = await File.ReadAllTextAsync(Path.Combine(RepoRoot, "samples", "vtest.yaml"));
+        await File.WriteAllTextAsync(config, yaml.Replace("${CIVICLENS_HOME}/samples/vtest.avi", SampleVideo, StringComparison.Ordinal));
+        return config;
+    }
+
     public static string Require(string path) =>
         File.Exists(path)
             ? path

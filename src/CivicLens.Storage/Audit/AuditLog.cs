@@ -126,11 +126,25 @@ public sealed class AuditLog(StorageOptions options, TimeProvider time, string? 
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
     }
 
+    // Writers in several processes (PostgreSQL) each commit under the advisory lock but write the anchor after it:
+    // each writes its own temporary file, and a writer whose record is older than the anchor leaves it. An anchor a
+    // step behind is still a valid anchor (it only vouches for fewer records); a missing one would not be.
+    private static readonly Lock AnchorGate = new();
+
     private static void WriteAnchor(string path, long seq, string hash)
     {
-        var tmp = path + ".tmp";
+        var tmp = string.Create(CultureInfo.InvariantCulture, $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         File.WriteAllText(tmp, string.Create(CultureInfo.InvariantCulture, $"{seq} {hash}\n"));
-        File.Move(tmp, path, overwrite: true);
+        lock (AnchorGate)
+        {
+            if (ReadAnchor(path) is { } current && current.Seq >= seq)
+            {
+                File.Delete(tmp);
+                return;
+            }
+
+            File.Move(tmp, path, overwrite: true);
+        }
     }
 
     private static (long Seq, string Hash)? ReadAnchor(string path)

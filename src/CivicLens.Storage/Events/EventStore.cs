@@ -3,6 +3,8 @@ using System.Data.Common;
 using System.Text.Json;
 using CivicLens.Storage.Entities;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace CivicLens.Storage.Events;
 
@@ -12,8 +14,10 @@ namespace CivicLens.Storage.Events;
 /// Returns only after the commit, so an acknowledged event is durable.
 /// </summary>
 /// <remarks>
-/// Plain parameterised SQL (one prepared INSERT ... ON CONFLICT DO NOTHING, reused for the batch) instead of
-/// EF change tracking: it is the hot write path and must reach tens of thousands of events a second.
+/// Plain parameterised SQL instead of EF change tracking: it is the hot write path and must reach tens of thousands
+/// of events a second. On SQLite (in process) one prepared INSERT ... ON CONFLICT DO NOTHING is reused for each row;
+/// on PostgreSQL a row per statement would cost a network round trip each, so the whole batch goes as column arrays
+/// in one <c>INSERT ... SELECT FROM unnest(...)</c> that returns the new ids, and their outbox rows in a second.
 /// </remarks>
 public sealed class EventStore(StorageOptions options, TimeProvider time) : IDisposable
 {
@@ -49,6 +53,13 @@ public sealed class EventStore(StorageOptions options, TimeProvider time) : IDis
             var connection = db.Database.GetDbConnection();
             await db.Database.OpenConnectionAsync(cancellationToken);
             await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+            if (!_sqlite)
+            {
+                var stored = await PostgresIngestAsync((NpgsqlConnection)connection, (NpgsqlTransaction)tx, events, now, cancellationToken);
+                await tx.CommitAsync(cancellationToken);
+                return stored;
+            }
+
             await using var insert = Command(connection, tx, InsertEvent, Columns);
             await using var outbox = Command(connection, tx, InsertOutbox, ["channel", "event_id", "payload", "created_at"]);
             var inserted = 0;
@@ -79,6 +90,79 @@ public sealed class EventStore(StorageOptions options, TimeProvider time) : IDis
     }
 
     public void Dispose() => _writer.Dispose();
+
+    private const string PostgresInsertEvents =
+        "INSERT INTO events (id, kind, phase, camera_id, rule, category, zone, line, site_id, area_id, at, stored_at, incident_id, label, count, " +
+        "confidence, box, duration_ms, direction, detail, snapshot, state) " +
+        "SELECT * FROM unnest(@id, @kind, @phase, @camera_id, @rule, @category, @zone, @line, @site_id, @area_id, @at, @stored_at, @incident_id, " +
+        "@label, @count, @confidence, @box, @duration_ms, @direction, @detail, @snapshot, @state) " +
+        "ON CONFLICT (id) DO NOTHING RETURNING id";
+
+    private const string PostgresInsertOutbox =
+        "INSERT INTO outbox (channel, event_id, payload, created_at, attempts, next_attempt_at) " +
+        "SELECT c, e, p, @created_at, 0, @created_at FROM unnest(@channel, @event_id, @payload) AS t(c, e, p)";
+
+    private async Task<int> PostgresIngestAsync(NpgsqlConnection connection, NpgsqlTransaction tx, IReadOnlyList<EventRecord> events, long now, CancellationToken ct)
+    {
+        var n = events.Count;
+        await using var insert = new NpgsqlCommand(PostgresInsertEvents, connection, tx);
+        var p = insert.Parameters;
+        p.Add(Array("id", NpgsqlDbType.Uuid, events.Select(e => e.Id).ToArray()));
+        p.Add(Array("kind", NpgsqlDbType.Text, events.Select(e => e.Kind).ToArray()));
+        p.Add(Array("phase", NpgsqlDbType.Text, events.Select(e => e.Phase).ToArray()));
+        p.Add(Array("camera_id", NpgsqlDbType.Text, events.Select(e => e.CameraId).ToArray()));
+        p.Add(Array("rule", NpgsqlDbType.Text, events.Select(e => e.Rule).ToArray()));
+        p.Add(Array("category", NpgsqlDbType.Text, events.Select(e => e.Category).ToArray()));
+        p.Add(Array("zone", NpgsqlDbType.Text, events.Select(e => e.Zone).ToArray()));
+        p.Add(Array("line", NpgsqlDbType.Text, events.Select(e => e.Line).ToArray()));
+        p.Add(Array("site_id", NpgsqlDbType.Text, events.Select(e => e.SiteId).ToArray()));
+        p.Add(Array("area_id", NpgsqlDbType.Text, events.Select(e => e.AreaId).ToArray()));
+        p.Add(Array("at", NpgsqlDbType.Bigint, events.Select(e => e.At).ToArray()));
+        p.Add(Array("stored_at", NpgsqlDbType.Bigint, Enumerable.Repeat(now, n).ToArray()));
+        p.Add(Array("incident_id", NpgsqlDbType.Uuid, events.Select(e => e.IncidentId).ToArray()));
+        p.Add(Array("label", NpgsqlDbType.Text, events.Select(e => e.Label).ToArray()));
+        p.Add(Array("count", NpgsqlDbType.Integer, events.Select(e => e.Count).ToArray()));
+        p.Add(Array("confidence", NpgsqlDbType.Real, events.Select(e => e.Confidence).ToArray()));
+        p.Add(Array("box", NpgsqlDbType.Text, events.Select(e => e.Box).ToArray()));
+        p.Add(Array("duration_ms", NpgsqlDbType.Bigint, events.Select(e => e.DurationMs).ToArray()));
+        p.Add(Array("direction", NpgsqlDbType.Text, events.Select(e => e.Direction).ToArray()));
+        p.Add(Array("detail", NpgsqlDbType.Text, events.Select(e => e.Detail).ToArray()));
+        p.Add(Array("snapshot", NpgsqlDbType.Text, events.Select(e => e.Snapshot).ToArray()));
+        p.Add(Array("state", NpgsqlDbType.Text, events.Select(e => e.State).ToArray()));
+        var fresh = new HashSet<Guid>();
+        await using (var reader = await insert.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct)) fresh.Add(reader.GetGuid(0));
+        }
+
+        if (fresh.Count == 0 || Channels.Count == 0) return fresh.Count;
+        var channels = new List<string>();
+        var ids = new List<Guid>();
+        var payloads = new List<string>();
+        foreach (var e in events)
+        {
+            // A batch may name an id twice; the first one was stored.
+            if (!fresh.Remove(e.Id)) continue;
+            var payload = JsonSerializer.Serialize(EventMessage.From(e), EventMessage.JsonOptions);
+            foreach (var channel in Channels)
+            {
+                channels.Add(channel);
+                ids.Add(e.Id);
+                payloads.Add(payload);
+            }
+        }
+
+        await using var outbox = new NpgsqlCommand(PostgresInsertOutbox, connection, tx);
+        outbox.Parameters.Add(new NpgsqlParameter("created_at", NpgsqlDbType.Bigint) { Value = now });
+        outbox.Parameters.Add(Array("channel", NpgsqlDbType.Text, channels.ToArray()));
+        outbox.Parameters.Add(Array("event_id", NpgsqlDbType.Uuid, ids.ToArray()));
+        outbox.Parameters.Add(Array("payload", NpgsqlDbType.Text, payloads.ToArray()));
+        await outbox.ExecuteNonQueryAsync(ct);
+        return ids.Count / Channels.Count;
+    }
+
+    private static NpgsqlParameter Array<T>(string name, NpgsqlDbType type, T[] values) =>
+        new(name, NpgsqlDbType.Array | type) { Value = values };
 
     private static DbCommand Command(DbConnection connection, DbTransaction tx, string sql, IEnumerable<string> names)
     {
