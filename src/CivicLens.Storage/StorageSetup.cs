@@ -37,18 +37,68 @@ public static class StorageSetup
     public static DbContextOptions<CivicLensDb> Options(StorageOptions options) =>
         new DbContextOptionsBuilder<CivicLensDb>().Configure(options).Options;
 
-    /// <summary>Brings the schema to the current version (idempotent; safe on every start).</summary>
+    /// <summary>Brings the schema to the current version (idempotent; safe on every start, and after a crash).</summary>
+    /// <remarks>
+    /// EF Core guards a migration with a lock: on PostgreSQL an advisory lock that dies with its session, but on SQLite
+    /// a row in <c>__EFMigrationsLock</c> that outlives a process killed while holding it, after which every later
+    /// start waits for it forever (dotnet/efcore#38958; our crash test found it). So on SQLite the migrating process
+    /// first takes an operating-system lock on <c>DB.migrate.lock</c>, which the kernel releases when the process dies;
+    /// whoever holds it is the only migrator, so a lock row found then is stale and removed. And when no migration is
+    /// pending, nothing is locked at all (every ordinary start).
+    /// </remarks>
     public static async Task MigrateAsync(StorageOptions options, CancellationToken cancellationToken)
     {
-        if (options.Provider == StorageProvider.Sqlite)
+        await using var db = new CivicLensDb(Options(options));
+        if (options.Provider != StorageProvider.Sqlite)
         {
-            var path = new SqliteConnectionStringBuilder(options.ConnectionString).DataSource;
-            var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (dir is not null) Directory.CreateDirectory(dir);
+            await db.Database.MigrateAsync(cancellationToken);
+            return;
         }
 
-        await using var db = new CivicLensDb(Options(options));
+        var path = Path.GetFullPath(new SqliteConnectionStringBuilder(options.ConnectionString).DataSource);
+        var dir = Path.GetDirectoryName(path);
+        if (dir is not null) Directory.CreateDirectory(dir);
+        if (File.Exists(path) && !(await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any()) return;
+
+        using var exclusive = await MigrationLock.AcquireAsync(path + ".migrate.lock", cancellationToken);
+        await using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder(options.ConnectionString) { Pooling = false }.ConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var cmd = connection.CreateCommand();
+            // WAL is a property of the file: set it now, since EF Core's existence check next opens the new file
+            // read-only, where our per-connection pragmas could not switch it.
+            cmd.CommandText = "PRAGMA journal_mode=WAL";
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+            cmd.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '__EFMigrationsLock'";
+            if ((long)(await cmd.ExecuteScalarAsync(cancellationToken))! > 0)
+            {
+                cmd.CommandText = "DELETE FROM \"__EFMigrationsLock\"";
+                await cmd.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
         await db.Database.MigrateAsync(cancellationToken);
+    }
+
+    /// <summary>An exclusive lock on a file, held by the kernel for this process (released when it exits or dies).</summary>
+    private static class MigrationLock
+    {
+        public static async Task<FileStream> AcquireAsync(string path, CancellationToken ct)
+        {
+            while (true)
+            {
+                try
+                {
+                    // FileShare.None takes an exclusive flock on Unix.
+                    return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                }
+                catch (IOException)
+                {
+                    // Another process is migrating this database: wait for it.
+                    await Task.Delay(200, ct);
+                }
+            }
+        }
     }
 
     private sealed class ProviderModelCacheKeyFactory : IModelCacheKeyFactory
@@ -66,18 +116,24 @@ public static class StorageSetup
 
         private const string Sql = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
 
+        // EF Core checks that a database exists on a read-only connection, where the journal mode cannot be set.
+        private const string ReadOnlySql = "PRAGMA busy_timeout=10000;";
+
         public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
         {
             using var cmd = connection.CreateCommand();
-            cmd.CommandText = Sql;
+            cmd.CommandText = For(connection);
             cmd.ExecuteNonQuery();
         }
 
         public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
         {
             await using var cmd = connection.CreateCommand();
-            cmd.CommandText = Sql;
+            cmd.CommandText = For(connection);
             await cmd.ExecuteNonQueryAsync(cancellationToken);
         }
+
+        private static string For(DbConnection connection) =>
+            new SqliteConnectionStringBuilder(connection.ConnectionString).Mode == SqliteOpenMode.ReadOnly ? ReadOnlySql : Sql;
     }
 }

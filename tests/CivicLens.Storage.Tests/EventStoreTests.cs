@@ -74,4 +74,31 @@ public sealed class EventStoreTests
         cmd.CommandText = "PRAGMA synchronous";
         Assert.Equal(2L, (long?)await cmd.ExecuteScalarAsync()); // FULL
     }
+
+    [Fact]
+    public async Task Sqlite_MigrationLockLeftByAKilledProcess_DoesNotHoldTheNextStartForever()
+    {
+        // What a process killed during its first migration leaves: EF Core's lock row, and no schema yet.
+        using var dir = TestAssets.CreateTempDirectory();
+        var options = StorageOptions.SqliteFile(Path.Combine(dir.Path, "civiclens.db"));
+        await using (var c = new Microsoft.Data.Sqlite.SqliteConnection(options.ConnectionString))
+        {
+            await c.OpenAsync();
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = """
+                PRAGMA journal_mode=WAL;
+                CREATE TABLE "__EFMigrationsLock" ("Id" INTEGER NOT NULL CONSTRAINT "PK___EFMigrationsLock" PRIMARY KEY, "Timestamp" TEXT NOT NULL);
+                INSERT INTO "__EFMigrationsLock" VALUES (1, '2026-11-23 10:00:00+00:00');
+                """;
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        // EF Core alone would wait for that row forever; a minute is far more than a migration takes here.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await StorageSetup.MigrateAsync(options, deadline.Token);
+
+        await using var ctx = new CivicLensDb(StorageSetup.Options(options));
+        Assert.Empty(await ctx.Database.GetPendingMigrationsAsync());
+        Assert.Equal(0, await ctx.Events.CountAsync());
+    }
 }
