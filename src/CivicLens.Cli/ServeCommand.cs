@@ -21,6 +21,7 @@ internal static class ServeCommand
     public const string WebhookSecretPrefix = "CIVICLENS_WEBHOOK_SECRET_";
     public const string MqttUserVariable = "CIVICLENS_MQTT_USER";
     public const string MqttPasswordVariable = "CIVICLENS_MQTT_PASSWORD";
+    public const string OidcSecretVariable = "CIVICLENS_OIDC_CLIENT_SECRET";
 
     public static Command Create()
     {
@@ -60,10 +61,23 @@ internal static class ServeCommand
             Description = $"Publish every event to the MQTT broker at HOST:PORT (QoS 1; credentials from {MqttUserVariable} / {MqttPasswordVariable})",
         };
         var mqttTopic = new Option<string?>("--mqtt-topic") { Description = "Topic prefix for --mqtt (default civiclens/events); the event kind follows it" };
+        var oidcAuthority = new Option<string?>("--oidc-authority")
+        {
+            Description = "Let staff log in through this OpenID Connect provider (issuer URL, https); off unless given. Local accounts keep working",
+        };
+        var oidcClient = new Option<string?>("--oidc-client-id") { Description = $"The client id registered at the provider (its secret from {OidcSecretVariable} or --oidc-client-secret-file)" };
+        var oidcSecretFile = new Option<string?>("--oidc-client-secret-file") { Description = "File holding the OpenID Connect client secret" };
+        var oidcRoleMap = new Option<string?>("--oidc-role-map")
+        {
+            Description = "Provider role or group to CivicLens role: \"city-admins=admin,cctv-desk=operator\"; users matching none are refused",
+        };
+        var oidcRoleClaim = new Option<string?>("--oidc-role-claim") { Description = "The id_token claim holding roles or groups (default roles)" };
+        var oidcAreaClaim = new Option<string?>("--oidc-area-claim") { Description = "The id_token claim listing the area ids a user is scoped to" };
+        var oidcScopes = new Option<string?>("--oidc-scopes") { Description = "Scopes to ask for, space separated (default \"openid profile\")" };
         var serve = new Command("serve", "Run the operations server with the configured cameras")
         {
             config, data, urls, certificate, certificatePassword, postgres, adminPassword, models, fps, noPipelines, verbose, webhooks, mqtt, mqttTopic,
-            sealingKey, sealWindow, eventDays, caseDays,
+            sealingKey, sealWindow, eventDays, caseDays, oidcAuthority, oidcClient, oidcSecretFile, oidcRoleMap, oidcRoleClaim, oidcAreaClaim, oidcScopes,
         };
         serve.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -88,6 +102,8 @@ internal static class ServeCommand
                 ClosedCaseRetention = TimeSpan.FromDays(Math.Max(1, parse.GetValue(caseDays))),
                 Webhooks = Webhooks(parse.GetValue(webhooks) ?? []),
                 Mqtt = Mqtt(parse.GetValue(mqtt), parse.GetValue(mqttTopic)),
+                Oidc = Oidc(parse.GetValue(oidcAuthority), parse.GetValue(oidcClient), parse.GetValue(oidcRoleMap), parse.GetValue(oidcRoleClaim), parse.GetValue(oidcAreaClaim),
+                    parse.GetValue(oidcScopes), parse.GetValue(oidcSecretFile) is { } sf ? (await File.ReadAllTextAsync(sf, ct)).Trim() : Environment.GetEnvironmentVariable(OidcSecretVariable)),
             };
             // Delivery targets are refused before anything is written.
             OutboxSetup.Check(options);
@@ -189,6 +205,37 @@ internal static class ServeCommand
         }
 
         return targets;
+    }
+
+    /// <summary>The OpenID Connect settings from the <c>--oidc-*</c> options; null when no authority is given.</summary>
+    internal static OidcSettings? Oidc(string? authority, string? clientId, string? roleMap, string? roleClaim, string? areaClaim, string? scopes, string? secret)
+    {
+        if (authority is null)
+        {
+            return clientId is null && roleMap is null && roleClaim is null && areaClaim is null && scopes is null ? null
+                : throw new StartupException("The --oidc-* options need --oidc-authority URL.");
+        }
+
+        if (!Uri.TryCreate(authority, UriKind.Absolute, out var uri)) throw new StartupException("--oidc-authority wants an absolute URL (e.g. https://login.city.example/realms/staff).");
+        if (string.IsNullOrWhiteSpace(clientId)) throw new StartupException("--oidc-authority needs --oidc-client-id.");
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in (roleMap ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = pair.LastIndexOf('=');
+            if (eq <= 0 || eq == pair.Length - 1) throw new StartupException($"--oidc-role-map wants GROUP=ROLE pairs separated by commas; '{pair}' is not one.");
+            map[pair[..eq].Trim()] = pair[(eq + 1)..].Trim();
+        }
+
+        return new OidcSettings
+        {
+            Authority = uri,
+            ClientId = clientId,
+            ClientSecret = string.IsNullOrEmpty(secret) ? null : secret,
+            RoleMap = map,
+            RoleClaim = string.IsNullOrWhiteSpace(roleClaim) ? "roles" : roleClaim,
+            AreaClaim = string.IsNullOrWhiteSpace(areaClaim) ? null : areaClaim,
+            Scopes = string.IsNullOrWhiteSpace(scopes) ? ["openid", "profile"] : scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+        };
     }
 
     /// <summary><c>HOST:PORT</c> (or <c>[IPv6]:PORT</c>); the credentials come from the environment.</summary>

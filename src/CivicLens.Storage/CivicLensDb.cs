@@ -80,6 +80,7 @@ public sealed class CivicLensDb(DbContextOptions<CivicLensDb> options) : DbConte
         {
             e.ToTable("users");
             e.HasIndex(u => u.UserName).IsUnique();
+            e.HasIndex(u => u.ExternalLogin).IsUnique();
         });
         modelBuilder.Entity<ApiKey>(e =>
         {

@@ -48,7 +48,8 @@ public sealed class AccountService(IDbContextFactory<CivicLensDb> dbs, SecretBox
         await using var db = await dbs.CreateDbContextAsync(ct);
         var now = time.GetUtcNow();
         var user = await db.Users.FirstOrDefaultAsync(u => u.UserName == userName, ct);
-        if (user is null || user.Disabled)
+        // An account of the OpenID Connect provider has no local password.
+        if (user is null || user.Disabled || user.ExternalLogin is not null)
         {
             Hasher.VerifyHashedPassword(null!, DummyHash, password);
             return new(LoginOutcome.Invalid);
@@ -138,11 +139,55 @@ public sealed class AccountService(IDbContextFactory<CivicLensDb> dbs, SecretBox
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
         var user = await db.Users.FirstAsync(u => u.Id == userId, ct);
+        if (user.ExternalLogin is not null) throw new AccountException("this account logs in through the identity provider; its password is changed there");
         if (Hasher.VerifyHashedPassword(user, user.PasswordHash, current) == PasswordVerificationResult.Failed) throw new AccountException("the current password is wrong");
         if (PasswordPolicy.Check(replacement, user.UserName) is { } problem) throw new AccountException($"the new password {problem}");
         user.PasswordHash = Hash(replacement);
         user.SecurityStamp = NewStamp();
         await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>
+    /// The local account of an OpenID Connect user (<paramref name="externalLogin"/> = issuer|subject): created at the
+    /// first login, its role and areas set from the provider's claims at every login (a change voids older sessions).
+    /// Null when the account is disabled.
+    /// </summary>
+    public async Task<User?> ExternalLoginAsync(string externalLogin, string displayName, string role, IReadOnlyList<string>? areas, CancellationToken ct)
+    {
+        if (!Roles.IsStaff(role)) throw new AccountException($"unknown role '{role}'");
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var scope = areas is { Count: > 0 } ? string.Join(',', areas) : null;
+        var user = await db.Users.FirstOrDefaultAsync(u => u.ExternalLogin == externalLogin, ct);
+        if (user is null)
+        {
+            // Provider names always hold an '@', which local names cannot: a provider user never takes over a local account.
+            var name = displayName;
+            for (var n = 2; await db.Users.AnyAsync(u => u.UserName == name, ct); n++) name = $"{displayName}~{n}";
+            user = new User
+            {
+                UserName = name,
+                PasswordHash = "",
+                Role = role,
+                AreaScope = scope,
+                SecurityStamp = NewStamp(),
+                CreatedAt = time.GetUtcNow().ToUnixTimeMilliseconds(),
+                ExternalLogin = externalLogin,
+            };
+            db.Users.Add(user);
+        }
+        else
+        {
+            if (user.Disabled) return null;
+            if (user.Role != role || user.AreaScope != scope)
+            {
+                user.Role = role;
+                user.AreaScope = scope;
+                user.SecurityStamp = NewStamp();
+            }
+        }
+
+        await db.SaveChangesAsync(ct);
+        return user;
     }
 
     public static string NewStamp() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));

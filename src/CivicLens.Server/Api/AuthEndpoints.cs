@@ -3,6 +3,7 @@ using System.Security.Claims;
 using CivicLens.Server.Accounts;
 using CivicLens.Server.Audit;
 using CivicLens.Server.Security;
+using CivicLens.Storage.Entities;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -47,16 +48,7 @@ public static class AuthEndpoints
         {
             case LoginOutcome.Ok:
                 var user = result.User!;
-                var claims = new List<Claim>
-                {
-                    new(ClaimTypes.NameIdentifier, user.Id.ToString(CultureInfo.InvariantCulture)),
-                    new(ClaimTypes.Name, user.UserName),
-                    new(ClaimTypes.Role, user.Role),
-                    new(CurrentUser.StampClaim, user.SecurityStamp),
-                };
-                if (user.AreaScope is not null) claims.Add(new Claim(CurrentUser.AreaClaim, user.AreaScope));
-                await ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme,
-                    new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme)));
+                await ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, SessionPrincipal(user));
                 await audit.RecordAsync("login", "ok", actor: user.UserName, detail: Roles.RequiresSecondFactor(user.Role) ? "password+totp" : "password");
                 return TypedResults.Ok(new Whoami(user.UserName, user.Role, user.AreaScope?.Split(',')));
             case LoginOutcome.SecondFactorRequired:
@@ -92,6 +84,21 @@ public static class AuthEndpoints
         await audit.RecordAsync("password.change", "ok");
         await ctx.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>The session's claims, the same for a local and an OpenID Connect login (the cookie carries nothing else).</summary>
+    public static ClaimsPrincipal SessionPrincipal(User user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.NameIdentifier, user.Id.ToString(CultureInfo.InvariantCulture)),
+            new(ClaimTypes.Name, user.UserName),
+            new(ClaimTypes.Role, user.Role),
+            new(CurrentUser.StampClaim, user.SecurityStamp),
+        };
+        if (user.AreaScope is not null) claims.Add(new Claim(CurrentUser.AreaClaim, user.AreaScope));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme));
     }
 
     private static string Truncate(string s) => s.Length <= 64 ? s : s[..64];

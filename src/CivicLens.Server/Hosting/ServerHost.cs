@@ -39,6 +39,7 @@ public static class ServerHost
     {
         ArgumentNullException.ThrowIfNull(options);
         StartupGuard.CheckListeners(options);
+        StartupGuard.CheckOidc(options);
         // The configuration is validated before anything is written (purpose before power included).
         var config = options.ConfigPath is null ? new CivicLensConfig() : ConfigLoader.LoadFile(options.ConfigPath);
         foreach (var camera in config.Cameras)
@@ -147,7 +148,8 @@ public static class ServerHost
                 };
                 o.Events.OnValidatePrincipal = ValidateSessionAsync;
             })
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null)
+            .AddOidcLogin(options);
         s.AddAuthorization(o =>
         {
             foreach (var (policy, roles) in Policies.Matrix)
@@ -245,6 +247,7 @@ public static class ServerHost
         app.UseMiddleware<DeniedAudit>();
         app.UseAuthorization();
         app.MapAuth();
+        app.MapOidcLogin();
         app.MapEvents();
         app.MapIngest();
         app.MapRegistry();

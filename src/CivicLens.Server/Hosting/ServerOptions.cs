@@ -61,6 +61,9 @@ public sealed record ServerOptions
 
     public MqttTarget? Mqtt { get; init; }
 
+    /// <summary>Login through an OpenID Connect provider (off unless set); local accounts keep working beside it.</summary>
+    public OidcSettings? Oidc { get; init; }
+
     public string DatabasePath => Path.Combine(DataDirectory, "civiclens.db");
 
     public string SnapshotDirectory => Path.Combine(DataDirectory, "snapshots");
@@ -79,3 +82,32 @@ public sealed record WebhookTarget(string Name, Uri Url, string Secret);
 
 /// <summary>An MQTT broker events are published to (topic prefix + event kind), at least once (QoS 1).</summary>
 public sealed record MqttTarget(string Host, int Port, string TopicPrefix = "civiclens/events", string? UserName = null, string? Password = null);
+
+/// <summary>
+/// An OpenID Connect provider staff may log in through (authorization code flow with PKCE). The provider's role or group
+/// claim decides the CivicLens role through <see cref="RoleMap"/>; a user whose claims map to no role is refused.
+/// </summary>
+public sealed record OidcSettings
+{
+    /// <summary>The issuer; https unless on loopback.</summary>
+    public required Uri Authority { get; init; }
+
+    public required string ClientId { get; init; }
+
+    /// <summary>Null for a public client (PKCE only). Never printed.</summary>
+    public string? ClientSecret { get; init; }
+
+    /// <summary>The id_token claim carrying roles or groups (<c>roles</c> or <c>groups</c>).</summary>
+    public string RoleClaim { get; init; } = "roles";
+
+    /// <summary>Provider role or group value to CivicLens role.</summary>
+    public required IReadOnlyDictionary<string, string> RoleMap { get; init; }
+
+    /// <summary>The claim listing the area ids the user is scoped to; null: provider users see the whole district.</summary>
+    public string? AreaClaim { get; init; }
+
+    public IReadOnlyList<string> Scopes { get; init; } = ["openid", "profile"];
+
+    // The secret stays out of logs and exception texts.
+    public override string ToString() => $"OidcSettings {{ Authority = {Authority}, ClientId = {ClientId}, RoleClaim = {RoleClaim}, AreaClaim = {AreaClaim} }}";
+}

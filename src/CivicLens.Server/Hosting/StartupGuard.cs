@@ -30,6 +30,39 @@ public static class StartupGuard
         }
     }
 
+    /// <summary>The OpenID Connect settings: an https authority (http only on loopback), a client id and a role map onto known roles.</summary>
+    public static void CheckOidc(ServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Oidc is not { } oidc) return;
+        var authority = oidc.Authority;
+        if (!authority.IsAbsoluteUri || authority.Scheme is not ("http" or "https") || !string.IsNullOrEmpty(authority.UserInfo) || !string.IsNullOrEmpty(authority.Query)
+            || !string.IsNullOrEmpty(authority.Fragment))
+        {
+            throw new StartupException("The OpenID Connect authority must be an absolute https URL without credentials, query or fragment (e.g. https://login.city.example/realms/staff).");
+        }
+
+        if (authority.Scheme == "http" && !IsLoopback(authority.Host))
+        {
+            throw new StartupException($"Refusing the OpenID Connect authority '{authority}': beyond loopback it must be https (tokens and keys would travel in the clear).");
+        }
+
+        if (string.IsNullOrWhiteSpace(oidc.ClientId)) throw new StartupException("OpenID Connect needs a client id (--oidc-client-id).");
+        if (string.IsNullOrWhiteSpace(oidc.RoleClaim)) throw new StartupException("OpenID Connect needs a role claim (--oidc-role-claim, e.g. roles or groups).");
+        if (oidc.RoleMap.Count == 0)
+        {
+            throw new StartupException("OpenID Connect needs a role map (--oidc-role-map \"group=role,...\"): no provider user is given a role by default.");
+        }
+
+        foreach (var (claim, role) in oidc.RoleMap)
+        {
+            if (string.IsNullOrWhiteSpace(claim) || !Roles.IsStaff(role))
+            {
+                throw new StartupException($"OpenID Connect role map: '{claim}={role}' does not name a role (roles: {string.Join(", ", Roles.Staff)}).");
+            }
+        }
+    }
+
     /// <summary>The first admin's password: required at first start, never a default or weak one.</summary>
     public static void CheckAdminPassword(string? password)
     {
@@ -42,7 +75,7 @@ public static class StartupGuard
         if (PasswordPolicy.Check(password, "admin") is { } problem) throw new StartupException($"The admin password {problem}.");
     }
 
-    private static bool IsLoopback(string host) =>
+    internal static bool IsLoopback(string host) =>
         host is "localhost" || (IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
 }
 

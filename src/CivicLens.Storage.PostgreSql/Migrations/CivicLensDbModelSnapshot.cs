@@ -578,6 +578,10 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                         .HasColumnType("boolean")
                         .HasColumnName("disabled");
 
+                    b.Property<string>("ExternalLogin")
+                        .HasColumnType("text")
+                        .HasColumnName("external_login");
+
                     b.Property<int>("FailedLogins")
                         .HasColumnType("integer")
                         .HasColumnName("failed_logins");
@@ -619,6 +623,9 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                         .HasColumnName("user_name");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("ExternalLogin")
+                        .IsUnique();
 
                     b.HasIndex("UserName")
                         .IsUnique();

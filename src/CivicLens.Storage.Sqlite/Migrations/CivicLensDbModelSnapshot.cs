@@ -563,6 +563,10 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("disabled");
 
+                    b.Property<string>("ExternalLogin")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("external_login");
+
                     b.Property<int>("FailedLogins")
                         .HasColumnType("INTEGER")
                         .HasColumnName("failed_logins");
@@ -604,6 +608,9 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .HasColumnName("user_name");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("ExternalLogin")
+                        .IsUnique();
 
                     b.HasIndex("UserName")
                         .IsUnique();

@@ -34,6 +34,9 @@ public sealed class User
     public required string SecurityStamp { get; set; }
 
     public long CreatedAt { get; set; }
+
+    /// <summary>Set for an account that logs in through the OpenID Connect provider: <c>issuer|subject</c>. It has no local password.</summary>
+    public string? ExternalLogin { get; set; }
 }
 
 /// <summary>A key an analysis node or an integration uses to post events; only its hash is kept.</summary>
