@@ -74,9 +74,20 @@ internal static class ServeCommand
         var oidcRoleClaim = new Option<string?>("--oidc-role-claim") { Description = "The id_token claim holding roles or groups (default roles)" };
         var oidcAreaClaim = new Option<string?>("--oidc-area-claim") { Description = "The id_token claim listing the area ids a user is scoped to" };
         var oidcScopes = new Option<string?>("--oidc-scopes") { Description = "Scopes to ask for, space separated (default \"openid profile\")" };
+        var publicUrl = new Option<Uri?>("--public-url")
+        {
+            Description = "The address the public reaches this server at (https://...), for the links printed on camera signs (default: each request's own)",
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Single().Value;
+                if (Uri.TryCreate(text, UriKind.Absolute, out var u) && u.Scheme is "https" or "http" && string.IsNullOrEmpty(u.Query)) return u;
+                r.AddError($"--public-url must be an absolute http(s) address without a query, not '{text}'.");
+                return null;
+            },
+        };
         var serve = new Command("serve", "Run the operations server with the configured cameras")
         {
-            config, data, urls, certificate, certificatePassword, postgres, adminPassword, models, fps, noPipelines, verbose, webhooks, mqtt, mqttTopic,
+            config, data, urls, certificate, certificatePassword, publicUrl, postgres, adminPassword, models, fps, noPipelines, verbose, webhooks, mqtt, mqttTopic,
             sealingKey, sealWindow, eventDays, caseDays, oidcAuthority, oidcClient, oidcSecretFile, oidcRoleMap, oidcRoleClaim, oidcAreaClaim, oidcScopes,
         };
         serve.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
@@ -89,6 +100,7 @@ internal static class ServeCommand
                 Storage = Storage(parse.GetValue(postgres)),
                 Urls = parse.GetValue(urls)!,
                 CertificatePath = parse.GetValue(certificate),
+                PublicUrl = parse.GetValue(publicUrl),
                 CertificatePassword = parse.GetValue(certificatePassword) is { } cp ? (await File.ReadAllTextAsync(cp, ct)).Trim() : null,
                 ConfigPath = parse.GetValue(config),
                 ModelsDirectory = parse.GetValue(models),

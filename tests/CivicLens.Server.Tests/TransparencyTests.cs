@@ -113,6 +113,21 @@ public sealed class TransparencyTests
     }
 
     [Fact]
+    public async Task Sign_WithAPublicUrl_PrintsItWhateverHostTheRequestNames()
+    {
+        await using var server = await TestServer.StartAsync(tweak: o => o with { PublicUrl = new Uri("https://cameras.city.example/civic/") });
+        var anonymous = server.Client();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/transparency/cameras/vtest/sign");
+        // A forged Host header must not change what a sign printed from this page says.
+        request.Headers.Host = "attacker.example";
+        using var response = await anonymous.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sign = WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync());
+        Assert.Contains("https://cameras.city.example/civic/transparency/cameras/vtest", sign, StringComparison.Ordinal);
+        Assert.DoesNotContain("attacker.example", sign, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CameraPage_UnknownOrWithdrawnCamera_Is404Html()
     {
         await using var server = await TestServer.StartAsync();

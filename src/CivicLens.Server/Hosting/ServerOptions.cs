@@ -17,6 +17,13 @@ public sealed record ServerOptions
     /// <summary>PFX certificate for https endpoints.</summary>
     public string? CertificatePath { get; init; }
 
+    /// <summary>
+    /// The address the public reaches this server at (e.g. https://cameras.city.example/), for absolute links such
+    /// as the one printed on a camera's sign. Null: taken from each request, which a proxy or a forged Host header
+    /// can change, so a city that prints signs should set it.
+    /// </summary>
+    public Uri? PublicUrl { get; init; }
+
     public string? CertificatePassword { get; init; }
 
     /// <summary>The district and camera configuration (YAML); imported into the store at start.</summary>

@@ -3,12 +3,20 @@ using System.Globalization;
 namespace CivicLens.Server.Transparency;
 
 /// <summary>The register's addresses, relative to the server's path base (and absolute for printed signs).</summary>
-public sealed class RegisterLinks(string origin, string root)
+/// <param name="publicBase">Where <paramref name="pathBase"/> is reached from outside, without a trailing slash.</param>
+public sealed class RegisterLinks(string publicBase, string pathBase)
 {
+    private readonly string root = pathBase + "/transparency";
+
+    /// <summary>The configured public address when there is one (<see cref="Hosting.ServerOptions.PublicUrl"/>), else the request's own.</summary>
     public static RegisterLinks For(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return new RegisterLinks($"{request.Scheme}://{request.Host}", request.PathBase + "/transparency");
+        var configured = request.HttpContext.RequestServices.GetService<Hosting.ServerOptions>()?.PublicUrl;
+        var publicBase = configured is not null
+            ? configured.GetLeftPart(UriPartial.Path).TrimEnd('/')
+            : $"{request.Scheme}://{request.Host}{request.PathBase}";
+        return new RegisterLinks(publicBase, request.PathBase);
     }
 
     public string Index => root;
@@ -34,5 +42,5 @@ public sealed class RegisterLinks(string origin, string root)
     public string NextPage(string after) => root + "?after=" + Uri.EscapeDataString(after);
 
     /// <summary>The full address, for a sign printed and put up in the street.</summary>
-    public string Absolute(string path) => origin + path;
+    public string Absolute(string path) => publicBase + (path.StartsWith(pathBase, StringComparison.Ordinal) ? path[pathBase.Length..] : path);
 }
