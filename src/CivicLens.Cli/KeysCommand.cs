@@ -45,7 +45,13 @@ internal static class KeysCommand
         {
             Description = $"Use PostgreSQL 15+ with this Npgsql connection string (or set {ServeCommand.PostgresVariable}; prefer the variable, it stays out of ps)",
         };
-        var create = new Command("create", "Create an ingest API key; prints the key once (only its hash is stored)") { name, data, postgres };
+        var scope = new Option<string>("--scope")
+        {
+            Description = "ingest (an analysis node posting events) or open311 (a 311 app filing reports as api_key)",
+            DefaultValueFactory = _ => ApiKeyHandler.IngestScope,
+        };
+        scope.AcceptOnlyFromAmong([.. ApiKeyHandler.Scopes.Keys]);
+        var create = new Command("create", "Create an API key; prints the key once (only its hash is stored)") { name, data, postgres, scope };
         create.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var keyName = parse.GetValue(name)!.Trim();
@@ -68,7 +74,7 @@ internal static class KeysCommand
                 {
                     Name = keyName,
                     Hash = ApiKeyHandler.HashKey(secret),
-                    Scope = "ingest",
+                    Scope = parse.GetValue(scope)!,
                     CreatedAt = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds(),
                 });
                 await db.SaveChangesAsync(ct);
@@ -77,9 +83,11 @@ internal static class KeysCommand
             using var audit = new AuditLog(storage, TimeProvider.System, server.AuditAnchorPath);
             await audit.AppendAsync(new AuditEntry("system", "key.create", "ok", "key:" + keyName, "civiclens keys api create"), ct);
             await Console.Out.WriteLineAsync(secret);
-            await Console.Error.WriteLineAsync($"ingest API key '{keyName}' created; it is shown only this once (send it as 'Authorization: ApiKey <key>')");
+            await Console.Error.WriteLineAsync(parse.GetValue(scope) == ApiKeyHandler.Open311Scope
+                ? $"open311 API key '{keyName}' created; it is shown only this once (the 311 app sends it as api_key)"
+                : $"ingest API key '{keyName}' created; it is shown only this once (send it as 'Authorization: ApiKey <key>')");
             return 0;
         }));
-        return new Command("api", "API keys for analysis nodes (ingest scope)") { create };
+        return new Command("api", "API keys for analysis nodes (ingest) and 311 apps (open311)") { create };
     }
 }

@@ -22,6 +22,7 @@ internal static class ServeCommand
     public const string MqttUserVariable = "CIVICLENS_MQTT_USER";
     public const string MqttPasswordVariable = "CIVICLENS_MQTT_PASSWORD";
     public const string OidcSecretVariable = "CIVICLENS_OIDC_CLIENT_SECRET";
+    public const string SmtpPasswordVariable = "CIVICLENS_SMTP_PASSWORD";
 
     public static Command Create()
     {
@@ -61,6 +62,14 @@ internal static class ServeCommand
             Description = $"Publish every event to the MQTT broker at HOST:PORT (QoS 1; credentials from {MqttUserVariable} / {MqttPasswordVariable})",
         };
         var mqttTopic = new Option<string?>("--mqtt-topic") { Description = "Topic prefix for --mqtt (default civiclens/events); the event kind follows it" };
+        var smtp = new Option<string?>("--smtp") { Description = "The mail server (HOST:PORT) departments' email deliveries go through" };
+        var smtpFrom = new Option<string?>("--smtp-from") { Description = "The sender address of departments' emails (required with --smtp)" };
+        var smtpSecurity = new Option<string?>("--smtp-security") { Description = "starttls (default), tls (port 465), or none (a loopback relay only)" };
+        var smtpUser = new Option<string?>("--smtp-user") { Description = $"Log in to the mail server as this user (the password from {SmtpPasswordVariable})" };
+        var smtpCa = new Option<string?>("--smtp-ca")
+        {
+            Description = "A PEM file with the CA that signed the mail server's certificate (a city's own CA), trusted for it as well as the system's",
+        };
         var oidcAuthority = new Option<string?>("--oidc-authority")
         {
             Description = "Let staff log in through this OpenID Connect provider (issuer URL, https); off unless given. Local accounts keep working",
@@ -85,10 +94,37 @@ internal static class ServeCommand
                 return null;
             },
         };
+        var trustedProxies = new Option<System.Net.IPNetwork[]>("--trusted-proxy")
+        {
+            Description = "A reverse proxy (address or network, e.g. 10.0.0.5 or 10.0.0.0/24) whose X-Forwarded-For is believed; repeat for several (none by default)",
+            CustomParser = r =>
+            {
+                var list = new List<System.Net.IPNetwork>();
+                foreach (var token in r.Tokens)
+                {
+                    if (TrustedProxy(token.Value) is { } network) list.Add(network);
+                    else r.AddError($"--trusted-proxy must be an IP address or a network in CIDR form, not '{token.Value}'.");
+                }
+
+                return [.. list];
+            },
+        };
+        var tiles = new Option<string?>("--tiles")
+        {
+            Description = "Base map tiles for the console: an http(s) URL template with {z}, {x} and {y} (none by default: areas, sites and cameras on a plain background)",
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Single().Value;
+                if (ServerOptions.IsTileTemplate(text)) return text;
+                r.AddError($"--tiles must be an absolute http(s) URL template with {{z}}, {{x}} and {{y}}, not '{text}'.");
+                return null;
+            },
+        };
         var serve = new Command("serve", "Run the operations server with the configured cameras")
         {
             config, data, urls, certificate, certificatePassword, publicUrl, postgres, adminPassword, models, fps, noPipelines, verbose, webhooks, mqtt, mqttTopic,
-            sealingKey, sealWindow, eventDays, caseDays, oidcAuthority, oidcClient, oidcSecretFile, oidcRoleMap, oidcRoleClaim, oidcAreaClaim, oidcScopes,
+            smtp, smtpFrom, smtpSecurity, smtpUser, smtpCa, sealingKey, sealWindow, eventDays, caseDays, oidcAuthority, oidcClient, oidcSecretFile, oidcRoleMap, oidcRoleClaim, oidcAreaClaim, oidcScopes, tiles,
+            trustedProxies,
         };
         serve.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -101,6 +137,8 @@ internal static class ServeCommand
                 Urls = parse.GetValue(urls)!,
                 CertificatePath = parse.GetValue(certificate),
                 PublicUrl = parse.GetValue(publicUrl),
+                TileUrlTemplate = parse.GetValue(tiles),
+                TrustedProxies = parse.GetValue(trustedProxies) ?? [],
                 CertificatePassword = parse.GetValue(certificatePassword) is { } cp ? (await File.ReadAllTextAsync(cp, ct)).Trim() : null,
                 ConfigPath = parse.GetValue(config),
                 ModelsDirectory = parse.GetValue(models),
@@ -114,6 +152,8 @@ internal static class ServeCommand
                 ClosedCaseRetention = TimeSpan.FromDays(Math.Max(1, parse.GetValue(caseDays))),
                 Webhooks = Webhooks(parse.GetValue(webhooks) ?? []),
                 Mqtt = Mqtt(parse.GetValue(mqtt), parse.GetValue(mqttTopic)),
+                Smtp = Smtp(parse.GetValue(smtp), parse.GetValue(smtpFrom), parse.GetValue(smtpSecurity), parse.GetValue(smtpUser), Environment.GetEnvironmentVariable(SmtpPasswordVariable),
+                    parse.GetValue(smtpCa)),
                 Oidc = Oidc(parse.GetValue(oidcAuthority), parse.GetValue(oidcClient), parse.GetValue(oidcRoleMap), parse.GetValue(oidcRoleClaim), parse.GetValue(oidcAreaClaim),
                     parse.GetValue(oidcScopes), parse.GetValue(oidcSecretFile) is { } sf ? (await File.ReadAllTextAsync(sf, ct)).Trim() : Environment.GetEnvironmentVariable(OidcSecretVariable)),
             };
@@ -137,7 +177,7 @@ internal static class ServeCommand
             await using (app)
             {
                 await app.StartAsync(ct);
-                foreach (var url in app.Urls) await Console.Out.WriteLineAsync($"CivicLens is serving on {url} (log in as admin)");
+                foreach (var url in app.Urls) await Console.Out.WriteLineAsync($"CivicLens is serving on {url} (log in as admin; to watch events, create an operator account under Accounts and log in with it)");
                 await app.WaitForShutdownAsync(ct);
             }
 
@@ -258,17 +298,75 @@ internal static class ServeCommand
             return topic is null ? null : throw new StartupException("--mqtt-topic needs --mqtt HOST:PORT.");
         }
 
-        var colon = hostPort.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(hostPort[(colon + 1)..], System.Globalization.NumberStyles.None, null, out var port) || port is < 1 or > 65535)
-        {
-            throw new StartupException($"--mqtt wants HOST:PORT (e.g. 127.0.0.1:1883), not '{hostPort}'.");
-        }
-
+        var (host, port) = HostPort(hostPort, "--mqtt", "127.0.0.1:1883");
         var user = Environment.GetEnvironmentVariable(MqttUserVariable);
         var password = Environment.GetEnvironmentVariable(MqttPasswordVariable);
         if (string.IsNullOrEmpty(user) && !string.IsNullOrEmpty(password)) throw new StartupException($"{MqttPasswordVariable} is set but {MqttUserVariable} is not.");
-        var target = new MqttTarget(hostPort[..colon].Trim('[', ']'), port, UserName: string.IsNullOrEmpty(user) ? null : user, Password: string.IsNullOrEmpty(password) ? null : password);
+        var target = new MqttTarget(host, port, UserName: string.IsNullOrEmpty(user) ? null : user, Password: string.IsNullOrEmpty(password) ? null : password);
         return topic is null ? target : target with { TopicPrefix = topic };
+    }
+
+    /// <summary>An address (one host) or a CIDR network; null when it is neither.</summary>
+    internal static System.Net.IPNetwork? TrustedProxy(string text)
+    {
+        if (System.Net.IPNetwork.TryParse(text, out var network)) return network;
+        if (System.Net.IPAddress.TryParse(text, out var address))
+        {
+            return new System.Net.IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// <c>--smtp HOST:PORT</c> (or <c>[IPv6]:PORT</c>) with its sender, security and user; the password comes from
+    /// the environment (never the command line, where ps shows it).
+    /// </summary>
+    internal static SmtpTarget? Smtp(string? hostPort, string? from, string? security, string? user, string? password, string? ca = null)
+    {
+        if (hostPort is null)
+        {
+            return from is null && security is null && user is null && ca is null ? null : throw new StartupException("The --smtp-* options need --smtp HOST:PORT.");
+        }
+
+        var (host, port) = HostPort(hostPort, "--smtp", "smtp.city.example:587");
+        if (string.IsNullOrWhiteSpace(from)) throw new StartupException("--smtp needs --smtp-from ADDRESS, the sender of departments' emails.");
+        var mode = security?.Trim().ToLowerInvariant() switch
+        {
+            null or "starttls" => SmtpSecurity.StartTls,
+            "tls" => SmtpSecurity.Tls,
+            "none" => SmtpSecurity.None,
+            _ => throw new StartupException($"--smtp-security wants starttls, tls or none, not '{security}'."),
+        };
+        if (string.IsNullOrEmpty(user) && !string.IsNullOrEmpty(password)) throw new StartupException($"{SmtpPasswordVariable} is set but --smtp-user is not.");
+        if (!string.IsNullOrEmpty(user) && string.IsNullOrEmpty(password)) throw new StartupException($"--smtp-user needs the password in {SmtpPasswordVariable}.");
+        if (ca is not null)
+        {
+            if (mode == SmtpSecurity.None) throw new StartupException("--smtp-ca needs TLS: --smtp-security starttls or tls.");
+            ca = Path.GetFullPath(ca);
+            try
+            {
+                _ = SmtpSender.LoadRoots(ca);
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new StartupException(ex.Message + " (--smtp-ca)");
+            }
+        }
+
+        return new SmtpTarget(host, port, from.Trim(), mode, string.IsNullOrEmpty(user) ? null : user, string.IsNullOrEmpty(password) ? null : password, ca);
+    }
+
+    /// <summary><c>HOST:PORT</c> or <c>[IPv6]:PORT</c> split, or a start-up error naming the option and an example.</summary>
+    private static (string Host, int Port) HostPort(string hostPort, string option, string example)
+    {
+        var colon = hostPort.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(hostPort[(colon + 1)..], System.Globalization.NumberStyles.None, null, out var port) || port is < 1 or > 65535)
+        {
+            throw new StartupException($"{option} wants HOST:PORT (e.g. {example}), not '{hostPort}'.");
+        }
+
+        return (hostPort[..colon].Trim('[', ']'), port);
     }
 
     private static string ReadSecret(string prompt)

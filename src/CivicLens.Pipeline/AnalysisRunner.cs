@@ -85,6 +85,9 @@ public sealed record AnalysisOptions
 
     /// <summary>External signal states pushed while the run goes on (tests, a controller feed).</summary>
     public Action<SignalBoard>? OnSignals { get; init; }
+
+    /// <summary>The server's view of its running cameras: load, the redacted live view, geometry edits applied without a restart.</summary>
+    public CameraRuntimes? Runtimes { get; init; }
 }
 
 public static partial class AnalysisRunner
@@ -194,10 +197,27 @@ public static partial class AnalysisRunner
                 }, time, loggers);
                 CameraHealthMonitor? health = null;
                 RulesObserver? rules = null;
+                CameraRuntime? runtime = null;
+                CameraPipeline? started = null;
                 if (camera is not null)
                 {
                     health = new CameraHealthMonitor(camera, time, e => RulesObserver.WriteHealthEvent(writer, e));
-                    rules = new RulesObserver(writer, new CameraRuleEngine(camera, config!, labels, signals), health, evidence);
+                    var cam = camera;
+                    runtime = options.Runtimes?.Start(cam.Id, () => started is null ? default : new CameraCounters(started.FramesRead,
+                        started.FramesAnalysedCount, started.FramesDroppedTotal, started.FramesAnalysedCount - started.FramesStillCount, batching.BusyTime, batching.FramesDetected));
+                    CameraRuleEngine Build() => new(options.Runtimes?.GeometryOf(cam.Id).ApplyTo(cam) ?? cam, config!, labels, signals);
+                    CameraRuleEngine engine;
+                    try
+                    {
+                        engine = Build();
+                    }
+                    catch (ConfigException)
+                    {
+                        // Edits are validated against the rules when saved; should one no longer fit, the file's geometry still runs.
+                        engine = new CameraRuleEngine(cam, config!, labels, signals);
+                    }
+
+                    rules = new RulesObserver(writer, engine, health, evidence) { Runtime = runtime, Rebuild = runtime is null ? null : Build };
                 }
 
                 IPipelineObserver observer = rules is null ? writer : rules;
@@ -209,7 +229,8 @@ public static partial class AnalysisRunner
                 var pipeline = new CameraPipeline(source, batching, new MotionGate(new MotionGateOptions()), masks, observer,
                     new CameraPipelineOptions { UseMotionGate = options.UseMotionGate, Tracker = TrackerDefaults.For(labels) },
                     loggers.CreateLogger<CameraPipeline>());
-                runs.Add(new CameraRun(source, pipeline, rules, health));
+                started = pipeline;
+                runs.Add(new CameraRun(source, pipeline, rules, health, runtime));
             }
 
             // Every camera runs until its source ends; a failing camera fails the run once the others have stopped.
@@ -230,6 +251,7 @@ public static partial class AnalysisRunner
             await feed;
             foreach (var r in runs)
             {
+                if (r.Runtime is not null) options.Runtimes!.Stop(r.Runtime);
                 r.Rules?.Dispose();
                 await r.Source.DisposeAsync();
             }
@@ -263,7 +285,7 @@ public static partial class AnalysisRunner
     [LoggerMessage(Level = LogLevel.Warning, Message = "Signal feed {Path} cannot be read: {Error}")]
     private static partial void LogFeedUnreadable(ILogger logger, string path, string error);
 
-    private sealed record CameraRun(FfmpegFrameSource Source, CameraPipeline Pipeline, RulesObserver? Rules, CameraHealthMonitor? Health);
+    private sealed record CameraRun(FfmpegFrameSource Source, CameraPipeline Pipeline, RulesObserver? Rules, CameraHealthMonitor? Health, CameraRuntime? Runtime);
 
     private static async Task RunOneAsync(CameraRun run, CancellationTokenSource stop, CancellationToken cancellationToken)
     {

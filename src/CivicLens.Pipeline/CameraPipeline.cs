@@ -272,10 +272,14 @@ public sealed partial class CameraPipeline
             Volatile.Write(ref _resetRequested, 1);
         }
 
-        LogHealth(_logger, health.SourceName, health.State, health.Reason);
+        if (health.Reason is { } reason) LogHealthWithReason(_logger, health.SourceName, health.State, reason);
+        else LogHealth(_logger, health.SourceName, health.State);
         _observer.OnHealth(health);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Camera {Camera}: {State} {Reason}")]
-    private static partial void LogHealth(ILogger logger, string camera, SourceState state, string? reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Camera {Camera}: {State}")]
+    private static partial void LogHealth(ILogger logger, string camera, SourceState state);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Camera {Camera}: {State} ({Reason})")]
+    private static partial void LogHealthWithReason(ILogger logger, string camera, SourceState state, string reason);
 }

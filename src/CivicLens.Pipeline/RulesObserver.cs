@@ -15,7 +15,8 @@ namespace CivicLens.Pipeline;
 public sealed class RulesObserver : IPipelineObserver, IDisposable
 {
     private readonly AnalysisWriter _writer;
-    private readonly CameraRuleEngine _engine;
+    private CameraRuleEngine _engine;
+    private int _geometryVersion;
     private readonly CameraHealthMonitor _health;
     private readonly RuleFrame _frame = new();
     private readonly List<RuleEvent> _events = new(16);
@@ -49,18 +50,35 @@ public sealed class RulesObserver : IPipelineObserver, IDisposable
         _evidence = evidence;
     }
 
+    /// <summary>The camera as the server sees it (live view, geometry edits); null in <c>civiclens analyze</c>.</summary>
+    public CameraRuntime? Runtime { get; init; }
+
+    /// <summary>Builds the camera's engine with its current effective geometry, after an edit (see <see cref="Runtime"/>).</summary>
+    public Func<CameraRuleEngine>? Rebuild { get; init; }
+
     public async ValueTask OnFrameAsync(FrameAnalysis analysis, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(analysis);
         await _writer.OnFrameAsync(analysis, cancellationToken);
         _events.Clear();
         Fill(analysis);
+        if (Runtime is { } runtime && Rebuild is not null && runtime.GeometryVersion != _geometryVersion)
+        {
+            _geometryVersion = runtime.GeometryVersion;
+            if (SwapEngine()) runtime.GeometryApplied(_geometryVersion);
+        }
         if (analysis.Restarted && _seenFrame) _engine.Restart(_frame, _events);
         _seenFrame = true;
         _engine.Process(_frame, _events);
         var snapshot = await _writer.WriteRuleEventsAsync(_events, analysis, cancellationToken);
         TrackOpenConditions(snapshot, analysis.Frame.StreamTime);
         if (analysis.Detected) await ImproveEvidenceAsync(analysis, cancellationToken);
+        if (Runtime is { } watched)
+        {
+            var (live, scene) = (watched.WantsFrame(), watched.WantsScene());
+            if (live || scene) await _writer.RenderLiveAsync(analysis, watched, live, scene, cancellationToken);
+        }
+
         if (_evidence is null) return;
         foreach (var e in _events)
         {
@@ -118,6 +136,29 @@ public sealed class RulesObserver : IPipelineObserver, IDisposable
                 open.LastWrite = now;
             }
         }
+    }
+
+    /// <summary>
+    /// Zones or lines were edited: open conditions of the old geometry end on this frame (their end events are
+    /// written with it), and the rules go on with the new geometry from a clean state. The server validated the
+    /// edit against the rules before saving it, so a failure here keeps the old engine rather than stopping the camera.
+    /// </summary>
+    private bool SwapEngine()
+    {
+        CameraRuleEngine next;
+        try
+        {
+            next = Rebuild!();
+        }
+        catch (Rules.Configuration.ConfigException)
+        {
+            return false;
+        }
+
+        if (_seenFrame) _engine.Complete(_frame, _events);
+        _open.Clear();
+        _engine = next;
+        return true;
     }
 
     /// <summary>The source ended: flush partial counts and close open conditions.</summary>

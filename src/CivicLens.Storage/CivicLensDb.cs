@@ -33,6 +33,14 @@ public sealed class CivicLensDb(DbContextOptions<CivicLensDb> options) : DbConte
 
     public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
 
+    public DbSet<ReportRecord> Reports => Set<ReportRecord>();
+
+    public DbSet<ReportPhoto> ReportPhotos => Set<ReportPhoto>();
+
+    public DbSet<CaseSuggestion> CaseSuggestions => Set<CaseSuggestion>();
+
+    public DbSet<CameraGeometry> CameraGeometries => Set<CameraGeometry>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         ArgumentNullException.ThrowIfNull(modelBuilder);
@@ -53,6 +61,8 @@ public sealed class CivicLensDb(DbContextOptions<CivicLensDb> options) : DbConte
         {
             e.ToTable("cameras");
             e.HasIndex(c => c.AreaId);
+            // The console's map asks for the cameras inside a box; 290,000 of them must not be scanned for a street.
+            e.HasIndex(c => new { c.Latitude, c.Longitude });
             e.HasIndex(c => c.SiteId);
         });
         modelBuilder.Entity<EventRecord>(e =>
@@ -73,9 +83,38 @@ public sealed class CivicLensDb(DbContextOptions<CivicLensDb> options) : DbConte
             e.Property(c => c.Version).IsConcurrencyToken();
             e.HasIndex(c => new { c.State, c.OpenedAt });
             e.HasIndex(c => c.AreaId);
+            e.HasIndex(c => new { c.Category, c.State });
+            e.HasIndex(c => new { c.DepartmentId, c.State });
             e.HasMany(c => c.History).WithOne().HasForeignKey(h => h.CaseId);
         });
         modelBuilder.Entity<CaseChange>().ToTable("case_changes");
+        modelBuilder.Entity<ReportRecord>(e =>
+        {
+            e.ToTable("reports");
+            e.HasIndex(r => r.Token).IsUnique();
+            // NULLs are distinct on both providers: only keyed submissions collide.
+            e.HasIndex(r => r.IdempotencyKey).IsUnique();
+            e.HasIndex(r => r.CaseId);
+            e.HasIndex(r => new { r.Category, r.SubmittedAt });
+            e.HasMany(r => r.Photos).WithOne().HasForeignKey(p => p.ReportId);
+        });
+        modelBuilder.Entity<ReportPhoto>(e =>
+        {
+            e.ToTable("report_photos");
+            e.HasIndex(p => p.FileName).IsUnique();
+        });
+        modelBuilder.Entity<CaseSuggestion>(e =>
+        {
+            e.ToTable("case_suggestions");
+            e.HasIndex(x => new { x.CaseId, x.TargetCaseId }).IsUnique();
+            e.HasIndex(x => new { x.State, x.TargetCaseId });
+        });
+        modelBuilder.Entity<CameraGeometry>(e =>
+        {
+            e.ToTable("camera_geometry");
+            e.HasKey(g => new { g.CameraId, g.Kind, g.ItemId });
+            e.Property(g => g.Version).IsConcurrencyToken();
+        });
         modelBuilder.Entity<User>(e =>
         {
             e.ToTable("users");

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 using CivicLens.Domain.Geometry;
 using CivicLens.Pipeline.Stills;
@@ -126,7 +125,7 @@ public sealed class StillRedactionTests(ITestOutputHelper output, StillRedaction
             Assert.DoesNotContain(marker, text, StringComparison.Ordinal);
         }
 
-        Assert.DoesNotContain(Segments(jpeg), m => m is 0xFE or (>= 0xE1 and <= 0xEF));
+        Stills.PhotoBytes.AssertCleanJpeg(jpeg, "redacted photo");
         Assert.Contains("GPS-MARKER", Encoding.Latin1.GetString(tagged), StringComparison.Ordinal);
     }
 
@@ -142,9 +141,11 @@ public sealed class StillRedactionTests(ITestOutputHelper output, StillRedaction
             ("text.jpg", Encoding.UTF8.GetBytes("<html><script>alert(1)</script></html>"), "Not an image"),
             ("pdf.jpg", Encoding.ASCII.GetBytes("%PDF-1.7\n1 0 obj\n<<>>\nendobj\n"), "Not an image"),
             ("truncated.jpg", jpeg[..(jpeg.Length * 2 / 5)], "truncated"),
-            ("corrupt.jpg", Corrupt(jpeg), "corrupt|Not an image"),
+            // A frame header declaring 0-bit samples: the header is broken, not the pixels (scrambled entropy-coded
+            // data is no test: libjpeg decodes it to noise, which is then redacted like any image).
+            ("corrupt.jpg", Stills.PhotoBytes.WithJpegPrecision(jpeg, 0), "corrupt|Not an image"),
             // A decompression bomb's header: 60,000 x 60,000 pixels declared by a file of a few hundred bytes.
-            ("bomb.png", WithPngSize(png, 60_000, 60_000), "megapixels"),
+            ("bomb.png", Stills.PhotoBytes.WithPngSize(png, 60_000, 60_000), "megapixels"),
         };
 
         foreach (var (name, bytes, says) in cases)
@@ -207,22 +208,6 @@ public sealed class StillRedactionTests(ITestOutputHelper output, StillRedaction
 
     private static bool Overlaps(BoxF a, BoxF b) => a.IntersectionArea(b) >= 0.3f * Math.Min(a.Area, b.Area);
 
-    // The JPEG marker of each segment before the image data.
-    private static List<byte> Segments(byte[] jpeg)
-    {
-        var markers = new List<byte>();
-        var i = 2;
-        while (i + 4 <= jpeg.Length && jpeg[i] == 0xFF)
-        {
-            var marker = jpeg[i + 1];
-            markers.Add(marker);
-            if (marker == 0xDA) break;
-            i += 2 + BinaryPrimitives.ReadUInt16BigEndian(jpeg.AsSpan(i + 2));
-        }
-
-        return markers;
-    }
-
     private static byte[] WithMetadata(byte[] jpeg, ushort orientation)
     {
         // A little-endian TIFF: IFD0 with Orientation, ImageDescription and a GPS IFD pointer; the GPS IFD with a
@@ -260,10 +245,11 @@ public sealed class StillRedactionTests(ITestOutputHelper output, StillRedaction
             w.Write(description);
         }
 
-        var exif = Concat("Exif\0\0"u8.ToArray(), tiff.ToArray());
-        var xmp = Concat(Encoding.ASCII.GetBytes("http://ns.adobe.com/xap/1.0/\0"), Encoding.ASCII.GetBytes("<x:xmpmeta><rdf:Description>XMP-MARKER 52.37N 4.89E</rdf:Description></x:xmpmeta>"));
-        var comment = Encoding.ASCII.GetBytes("COMMENT-MARKER");
-        return Concat(jpeg[..2], Segment(0xE1, exif), Segment(0xE1, xmp), Segment(0xFE, comment), jpeg[2..]);
+        byte[] exif = [.. "Exif\0\0"u8, .. tiff.ToArray()];
+        byte[] xmp = [.. "http://ns.adobe.com/xap/1.0/\0"u8, .. "<x:xmpmeta><rdf:Description>XMP-MARKER 52.37N 4.89E</rdf:Description></x:xmpmeta>"u8];
+        // Each segment goes right after SOI: the last added comes first (EXIF, XMP, comment).
+        var withComment = ExifBytes.WithSegment(jpeg, 0xFE, "COMMENT-MARKER"u8.ToArray());
+        return ExifBytes.WithSegment(ExifBytes.WithSegment(withComment, 0xE1, xmp), 0xE1, exif);
     }
 
     private static void Entry(BinaryWriter w, ushort tag, ushort type, int count, int offset)
@@ -274,56 +260,11 @@ public sealed class StillRedactionTests(ITestOutputHelper output, StillRedaction
         w.Write(offset);
     }
 
-    private static byte[] Segment(byte marker, byte[] payload)
-    {
-        var segment = new byte[4 + payload.Length];
-        segment[0] = 0xFF;
-        segment[1] = marker;
-        BinaryPrimitives.WriteUInt16BigEndian(segment.AsSpan(2), (ushort)(payload.Length + 2));
-        payload.CopyTo(segment, 4);
-        return segment;
-    }
-
-    private static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(p => p)];
-
-    // A real JPEG whose frame header declares a sample precision of 0 bits: the header is broken, not the pixels.
-    // (Scrambled entropy-coded data is no test: libjpeg decodes it to noise, which is then redacted like any image.)
-    private static byte[] Corrupt(byte[] jpeg)
-    {
-        var bytes = (byte[])jpeg.Clone();
-        var i = 2;
-        while (bytes[i] == 0xFF && bytes[i + 1] is not (0xC0 or 0xC1 or 0xC2)) i += 2 + BinaryPrimitives.ReadUInt16BigEndian(bytes.AsSpan(i + 2));
-        bytes[i + 4] = 0;
-        return bytes;
-    }
-
     private static byte[] Png(int width, int height)
     {
         using var bitmap = new SKBitmap(width, height);
         bitmap.Erase(new SKColor(120, 160, 90));
         using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
         return data.ToArray();
-    }
-
-    // The same PNG with another size in its IHDR chunk (CRC recomputed, so only the size gives it away).
-    private static byte[] WithPngSize(byte[] png, int width, int height)
-    {
-        var bytes = (byte[])png.Clone();
-        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(16), width);
-        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(20), height);
-        BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(29), Crc32(bytes.AsSpan(12, 17)));
-        return bytes;
-    }
-
-    private static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        var crc = 0xFFFFFFFFu;
-        foreach (var b in data)
-        {
-            crc ^= b;
-            for (var k = 0; k < 8; k++) crc = (crc & 1) != 0 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
-        }
-
-        return ~crc;
     }
 }

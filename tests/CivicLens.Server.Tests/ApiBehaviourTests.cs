@@ -155,8 +155,9 @@ public sealed class ApiBehaviourTests
         var op = await server.StaffAsync(Roles.Operator);
         var opened = await (await op.PostAsJsonAsync($"/api/events/{id}/case", new { title = "Van in the fire lane" })).Content.ReadFromJsonAsync<JsonElement>();
         var caseId = opened.GetProperty("id").GetInt64();
-        // The camera's responsible department takes the case unless the operator names another.
-        Assert.Equal("public-space", opened.GetProperty("department").GetString());
+        // Routing (category x area) gives an illegal-parking event to the department that owns parking, not to the
+        // camera's own department, unless the operator names another.
+        Assert.Equal("parking", opened.GetProperty("department").GetString());
 
         async Task<JsonElement> Move(string state, int version, HttpStatusCode expected)
         {

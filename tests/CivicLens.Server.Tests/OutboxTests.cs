@@ -35,14 +35,7 @@ public sealed class OutboxTests
     private const string Secret = "outbox test secret, 32 characters";
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
 
-    /// <summary>Short polls and backoffs so retries happen within the test's time.</summary>
-    private static void Fast(WebApplicationBuilder builder) => builder.Services.Configure<OutboxOptions>(o =>
-    {
-        o.PollInterval = TimeSpan.FromMilliseconds(50);
-        o.InitialBackoff = TimeSpan.FromMilliseconds(50);
-        o.MaxBackoff = TimeSpan.FromMilliseconds(200);
-        o.DeliveryTimeout = TimeSpan.FromSeconds(3);
-    });
+    private static void Fast(WebApplicationBuilder builder) => FastOutbox.Configure(builder, TimeSpan.FromSeconds(3));
 
     [Theory]
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]

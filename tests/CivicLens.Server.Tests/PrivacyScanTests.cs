@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using CivicLens.Pipeline;
@@ -104,12 +105,15 @@ public sealed class PrivacyScanTests(ITestOutputHelper output)
         }
 
         Assert.True(originalFaces >= 1, "the face scan found no face even in the unredacted originals; it cannot tell a leak from nothing");
+        // The hidden-image search must find one: a served snapshot planted between random bytes.
+        var planted = RandomNumberGenerator.GetBytes(1000).Concat(served[0].Image).Concat(RandomNumberGenerator.GetBytes(1000)).ToArray();
+        Assert.Equal(1000, EmbeddedImage(planted));
 
         // The API's images (each distinct one scanned once: the files on disk are mostly the same bytes).
         var scanned = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (what, image) in served)
         {
-            if (!scanned.Add(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(image)))) continue;
+            if (!scanned.Add(Convert.ToHexString(SHA256.HashData(image)))) continue;
             var still = RgbStill.TryDecode(image);
             Assert.True(still is not null, $"{what} is not an image");
             var faces = scan.Find(still!);
@@ -126,7 +130,7 @@ public sealed class PrivacyScanTests(ITestOutputHelper output)
             if (still is not null)
             {
                 images.Add(file);
-                if (!scanned.Add(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes)))) continue;
+                if (!scanned.Add(Convert.ToHexString(SHA256.HashData(bytes)))) continue;
                 var faces = scan.Find(still);
                 Assert.True(faces.Count == 0, $"faces in {Path.GetRelativePath(data.Path, file)}: {string.Join(", ", faces)}");
                 continue;
@@ -136,9 +140,23 @@ public sealed class PrivacyScanTests(ITestOutputHelper output)
             Assert.True(at < 0, $"{Path.GetRelativePath(data.Path, file)} holds an image at byte {at}");
         }
 
-        var sealedFiles = Directory.GetFiles(Path.Combine(data.Path, "sealed"), "*", SearchOption.AllDirectories);
+        var sealedFiles = Directory.GetFiles(Path.Combine(data.Path, "sealed"), "*.sealed", SearchOption.AllDirectories);
         output.WriteLine($"{files.Length} files on disk: {images.Count} images, {sealedFiles.Length} sealed originals");
         Assert.NotEmpty(sealedFiles);
+        var chis = new List<double>();
+        foreach (var file in sealedFiles)
+        {
+            // 64 bytes of header (magic, key id, time, size, nonce, tag), then the sealed frame.
+            var chi = ChiSquare((await File.ReadAllBytesAsync(file)).AsSpan(64));
+            Assert.True(chi < 600, $"{Path.GetFileName(file)} does not look encrypted (chi-square {chi:F0} over byte values)");
+            chis.Add(chi);
+        }
+
+        // The control: a frame's raw pixels, which a sealed file would hold if it were not encrypted.
+        var raw = ChiSquare(RgbStill.Load(images[0]).Pixels);
+        Assert.True(raw >= 600, $"raw pixels score a chi-square of only {raw:F0}: the test cannot tell pixels from ciphertext");
+        output.WriteLine($"sealed originals: chi-square {chis.Min():F0} to {chis.Max():F0} over byte values (random bytes: about 255, raw pixels {raw:F0})");
+
         Assert.DoesNotContain(images, i => i.StartsWith(Path.Combine(data.Path, "sealed"), StringComparison.Ordinal));
         Assert.True(images.Count >= 8, $"only {images.Count} images on disk");
 
@@ -203,22 +221,37 @@ public sealed class PrivacyScanTests(ITestOutputHelper output)
         return (long)(await cmd.ExecuteScalarAsync())!;
     }
 
-    // The offset of a JPEG (SOI then an APPn/DQT/SOF marker) or PNG signature inside other bytes, or -1.
+    // The offset of an image hidden inside other bytes, or -1: a PNG signature or a JPEG start (SOI then an
+    // APPn/DQT/SOF marker whose length fits) from which an image decodes. Only a decodable image counts: the sealed
+    // originals are megabytes of ciphertext, where such a four-byte start turns up by chance in about one run in fifty.
     private static int EmbeddedImage(byte[] bytes)
     {
         ReadOnlySpan<byte> png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
-        var at = bytes.AsSpan().IndexOf(png);
-        if (at >= 0) return at;
         for (var i = 0; i + 10 < bytes.Length; i++)
         {
-            if (bytes[i] != 0xFF || bytes[i + 1] != 0xD8 || bytes[i + 2] != 0xFF) continue;
-            var marker = bytes[i + 3];
-            if (marker is not (0xE0 or 0xE1 or 0xDB or 0xC0 or 0xC4)) continue;
-            // A real segment: its length fits, and JFIF/Exif or a table follows.
-            var length = (bytes[i + 4] << 8) | bytes[i + 5];
-            if (length >= 4 && i + 4 + length <= bytes.Length) return i;
+            var start = bytes.AsSpan(i).StartsWith(png);
+            if (!start && bytes[i] == 0xFF && bytes[i + 1] == 0xD8 && bytes[i + 2] == 0xFF && bytes[i + 3] is 0xE0 or 0xE1 or 0xDB or 0xC0 or 0xC4)
+            {
+                var length = (bytes[i + 4] << 8) | bytes[i + 5];
+                start = length >= 4 && i + 4 + length <= bytes.Length;
+            }
+
+            if (start && RgbStill.TryDecode(bytes[i..]) is not null) return i;
         }
 
         return -1;
+    }
+
+    // Sealed originals must be ciphertext, not stored frames: after the header, every byte value is about equally
+    // common (a chi-square test with 255 degrees of freedom: mean 255, spread about 23; raw pixels score in the
+    // hundreds of thousands). The bound is over ten spreads above the mean, so chance alone never trips it.
+    private static double ChiSquare(ReadOnlySpan<byte> bytes)
+    {
+        Span<long> counts = stackalloc long[256];
+        foreach (var b in bytes) counts[b]++;
+        var expected = bytes.Length / 256.0;
+        var sum = 0.0;
+        foreach (var c in counts) sum += (c - expected) * (c - expected) / expected;
+        return sum;
     }
 }

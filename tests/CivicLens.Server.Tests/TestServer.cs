@@ -148,24 +148,7 @@ public sealed class TestServer : IAsyncDisposable
         return (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
     }
 
-    public static byte[] FromBase32(string s)
-    {
-        const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-        var bytes = new List<byte>();
-        int buffer = 0, bits = 0;
-        foreach (var c in s.TrimEnd('='))
-        {
-            buffer = (buffer << 5) | Alphabet.IndexOf(c, StringComparison.Ordinal);
-            bits += 5;
-            if (bits >= 8)
-            {
-                bytes.Add((byte)(buffer >> (bits - 8)));
-                bits -= 8;
-            }
-        }
-
-        return [.. bytes];
-    }
+    public static byte[] FromBase32(string s) => Base32.Decode(s);
 
     public async ValueTask DisposeAsync()
     {

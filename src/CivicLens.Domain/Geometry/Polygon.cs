@@ -57,7 +57,10 @@ public sealed class Polygon
     }
 
     /// <summary>True when two non-adjacent edges cross (such a polygon is rejected by configuration).</summary>
-    public bool IsSelfIntersecting()
+    public bool IsSelfIntersecting() => FirstCrossingEdge() is not null;
+
+    /// <summary>The index of the first edge (from point i to i+1) that crosses a non-adjacent edge, or null when none does.</summary>
+    public int? FirstCrossingEdge()
     {
         var n = Points.Count;
         for (var i = 0; i < n; i++)
@@ -67,14 +70,15 @@ public sealed class Polygon
             for (var j = i + 1; j < n; j++)
             {
                 if (j == i || (j + 1) % n == i || (i + 1) % n == j) continue;
-                if (SegmentsCross(a1, a2, Points[j], Points[(j + 1) % n])) return true;
+                if (SegmentsCross(a1, a2, Points[j], Points[(j + 1) % n])) return i;
             }
         }
 
-        return false;
+        return null;
     }
 
-    private static bool SegmentsCross(PointF p1, PointF p2, PointF q1, PointF q2)
+    /// <summary>Whether two segments cross properly (touching ends and collinear overlaps do not count).</summary>
+    public static bool SegmentsCross(PointF p1, PointF p2, PointF q1, PointF q2)
     {
         static float Cross(PointF o, PointF a, PointF b) => (a.X - o.X) * (b.Y - o.Y) - (a.Y - o.Y) * (b.X - o.X);
         var d1 = Cross(q1, q2, p1);

@@ -204,6 +204,42 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Hands <paramref name="runtime"/> a live view of this frame, redacted exactly like stored evidence (same
+    /// redactor, same boxes: detections and every live track) and encoded in memory; never the raw frame, never a
+    /// file. Nothing is published when redaction fails.
+    /// </summary>
+    /// <param name="scene">Also (or only) the scene frame for the zone editor: the same, with every box filled whole.</param>
+    public async ValueTask RenderLiveAsync(FrameAnalysis analysis, CameraRuntime runtime, bool live, bool scene, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        ArgumentNullException.ThrowIfNull(runtime);
+        if (_snapshots is null) return;
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            FillRedactionBoxes(analysis);
+            using var liveJpeg = live ? new MemoryStream(64 * 1024) : null;
+            using var sceneJpeg = scene ? new MemoryStream(64 * 1024) : null;
+            try
+            {
+                if (_snapshots.TryRender(analysis.Frame, _redactionBoxes, [], liveJpeg, sceneJpeg))
+                {
+                    if (liveJpeg is not null) runtime.Publish(liveJpeg.ToArray());
+                    if (sceneJpeg is not null) runtime.PublishScene(sceneJpeg.ToArray());
+                }
+            }
+            catch (IOException)
+            {
+                // An encoder failure costs one live frame; the next frame tries again.
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>Counts and flows are data, not incidents: only events an operator acts on get a snapshot.</summary>
     public static bool NeedsEvidence(RuleEvent e) =>
         e.Phase is EventPhase.Start or EventPhase.Instant && e.Kind is not ("line.crossed" or "line.counts" or "rules.degraded" or "camera.offline");
@@ -247,19 +283,21 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
         }
     }
 
+    /// <summary>What a stored or shown image of this frame is redacted from: the detections and every live track.</summary>
+    private void FillRedactionBoxes(FrameAnalysis analysis)
+    {
+        _redactionBoxes.Clear();
+        _redactionBoxes.AddRange(analysis.Detections);
+        foreach (var t in analysis.Alive) _redactionBoxes.Add(new Detection(t.Box, t.ClassId, t.Score));
+    }
+
     private static string EvidenceName(FrameAnalysis analysis, Guid eventId, string? suffix) =>
         $"{Sanitise(analysis.Camera)}-{analysis.Frame.Sequence:D7}-{eventId.ToString("N")[..8]}{(suffix is null ? "" : "-" + suffix)}.jpg";
 
     private string? TryWriteEvidence(FrameAnalysis analysis, string name, Domain.Geometry.BoxF? box, string? caption)
     {
         _annotations.Clear();
-        _redactionBoxes.Clear();
-        _redactionBoxes.AddRange(analysis.Detections);
-        foreach (var t in analysis.Alive)
-        {
-            _redactionBoxes.Add(new Detection(t.Box, t.ClassId, t.Score));
-        }
-
+        FillRedactionBoxes(analysis);
         if (box is { } b) _annotations.Add(new SnapshotAnnotation(b, caption ?? ""));
         var path = _snapshots!.TryWrite(analysis.Frame, _redactionBoxes, _annotations, name);
         if (path is null)

@@ -12,6 +12,18 @@ namespace CivicLens.Pipeline.Stills;
 /// </summary>
 internal static class StillDecoder
 {
+    /// <summary>
+    /// The size and format the header declares, read as <see cref="Decode"/> reads them but without decoding a pixel;
+    /// null when SkiaSharp recognises no image.
+    /// </summary>
+    public static (int Width, int Height, SKEncodedImageFormat Format)? ReadHeader(ReadOnlySpan<byte> encoded)
+    {
+        if (encoded.IsEmpty) return null;
+        using var data = SKData.CreateCopy(encoded);
+        using var codec = SKCodec.Create(data);
+        return codec is null ? null : (codec.Info.Width, codec.Info.Height, codec.EncodedFormat);
+    }
+
     public static Frame Decode(ReadOnlySpan<byte> encoded, long maxPixels)
     {
         if (encoded.IsEmpty) throw new StillImageRejectedException("The file is empty.");

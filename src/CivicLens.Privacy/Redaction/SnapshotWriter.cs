@@ -45,6 +45,90 @@ public sealed partial class SnapshotWriter
     public long WrittenCount => Interlocked.Read(ref _written);
 
     /// <summary>
+    /// Redacts a copy of <paramref name="frame"/> exactly as a stored snapshot is redacted and encodes it as JPEG, in
+    /// memory, never touching disk: into <paramref name="live"/> (the live view, annotated) and/or into
+    /// <paramref name="scene"/> (the zone editor's scene: the same, then every detected box filled whole with flat
+    /// grey, so what is left is the street, not who or what was on it). One copy and one redaction serve both.
+    /// False when redaction failed (nothing was written; counted as a dropped snapshot).
+    /// </summary>
+    public bool TryRender(Frame frame, IReadOnlyList<Detection> detections, IReadOnlyList<SnapshotAnnotation> annotations, Stream? live, Stream? scene = null)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        ArgumentNullException.ThrowIfNull(detections);
+        var w = frame.Width;
+        var h = frame.Height;
+        var rgb = ArrayPool<byte>.Shared.Rent(w * h * 3);
+        var rgba = ArrayPool<byte>.Shared.Rent(w * h * 4);
+        try
+        {
+            if (!TryRedactCopy(frame, detections, rgb, rgba)) return false;
+            if (live is not null) Encode(rgba, w, h, annotations, live);
+            if (scene is not null)
+            {
+                MaskWhole(rgba.AsSpan(0, w * h * 4), w, h, detections);
+                Encode(rgba, w, h, [], scene);
+            }
+
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rgb);
+            ArrayPool<byte>.Shared.Return(rgba);
+        }
+    }
+
+    /// <summary>The grey every box of a scene frame is filled with.</summary>
+    public const byte SceneMask = 128;
+
+    /// <summary>Fills each box, grown by a tenth of its size on every side, with <see cref="SceneMask"/> grey.</summary>
+    public static void MaskWhole(Span<byte> rgba, int width, int height, IReadOnlyList<Detection> boxes)
+    {
+        ArgumentNullException.ThrowIfNull(boxes);
+        foreach (var d in boxes)
+        {
+            var padX = d.Box.Width * 0.1f;
+            var padY = d.Box.Height * 0.1f;
+            var x0 = Math.Clamp((int)MathF.Floor(d.Box.X - padX), 0, width);
+            var x1 = Math.Clamp((int)MathF.Ceiling(d.Box.Right + padX), 0, width);
+            var y0 = Math.Clamp((int)MathF.Floor(d.Box.Y - padY), 0, height);
+            var y1 = Math.Clamp((int)MathF.Ceiling(d.Box.Bottom + padY), 0, height);
+            if (x1 <= x0) continue;
+            for (var y = y0; y < y1; y++)
+            {
+                var row = rgba.Slice((y * width + x0) * 4, (x1 - x0) * 4);
+                for (var i = 0; i < row.Length; i += 4)
+                {
+                    row[i] = SceneMask;
+                    row[i + 1] = SceneMask;
+                    row[i + 2] = SceneMask;
+                    row[i + 3] = 255;
+                }
+            }
+        }
+    }
+
+    /// <summary>Copies the frame into <paramref name="rgb"/>, redacts it and converts it to <paramref name="rgba"/>; false (dropped and counted) when redaction failed.</summary>
+    private bool TryRedactCopy(Frame frame, IReadOnlyList<Detection> detections, byte[] rgb, byte[] rgba)
+    {
+        var (w, h) = (frame.Width, frame.Height);
+        var pixels = rgb.AsSpan(0, w * h * 3);
+        frame.Pixels.AsSpan(0, w * h * 3).CopyTo(pixels);
+        try
+        {
+            _redactor.Redact(pixels, w, h, detections);
+        }
+        catch (Exception ex)
+        {
+            Drop("redaction failed", ex);
+            return false;
+        }
+
+        ToRgba(pixels, rgba.AsSpan(0, w * h * 4));
+        return true;
+    }
+
+    /// <summary>
     /// Redacts a copy of <paramref name="frame"/>, draws the annotations and writes <paramref name="fileName"/>.
     /// Returns the full path, or null when the snapshot was dropped (reason logged and counted).
     /// </summary>
@@ -58,19 +142,7 @@ public sealed partial class SnapshotWriter
         var temp = path + ".tmp";
         try
         {
-            var pixels = rgb.AsSpan(0, w * h * 3);
-            frame.Pixels.AsSpan(0, w * h * 3).CopyTo(pixels);
-            try
-            {
-                _redactor.Redact(pixels, w, h, detections);
-            }
-            catch (Exception ex)
-            {
-                Drop("redaction failed", ex);
-                return null;
-            }
-
-            ToRgba(pixels, rgba.AsSpan(0, w * h * 4));
+            if (!TryRedactCopy(frame, detections, rgb, rgba)) return null;
             using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.WriteThrough))
             {
                 Encode(rgba, w, h, annotations, file);

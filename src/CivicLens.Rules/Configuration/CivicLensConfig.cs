@@ -24,6 +24,11 @@ public sealed record CivicLensConfig
 
     public IReadOnlyList<DepartmentConfig> Departments { get; init; } = [];
 
+    /// <summary>Problem categories; when the file lists none, each department's categories with default SLAs.</summary>
+    public IReadOnlyList<CategoryConfig> Categories { get; init; } = [];
+
+    public RoutingConfig Routing { get; init; } = new();
+
     /// <summary>Where the configuration came from (file path), for messages.</summary>
     public string? SourceFile { get; init; }
 
@@ -52,7 +57,63 @@ public sealed record DistrictConfig(string Id, string Name, IReadOnlyList<GeoPoi
 public sealed record AreaConfig(string Id, string Name, IReadOnlyList<GeoPoint> Outline);
 
 /// <summary>A department: who it is, how to reach it, the categories it owns.</summary>
-public sealed record DepartmentConfig(string Id, string Name, string? Contact, IReadOnlyList<string> Categories);
+public sealed record DepartmentConfig(string Id, string Name, string? Contact, IReadOnlyList<string> Categories)
+{
+    /// <summary>The areas it covers; empty: the whole district.</summary>
+    public IReadOnlyList<string> Areas { get; init; } = [];
+
+    /// <summary>Working hours; empty: always at work.</summary>
+    public IReadOnlyList<ScheduleWindow> Hours { get; init; } = [];
+
+    /// <summary>Who takes new cases outside <see cref="Hours"/>; null: the department itself, when it opens.</summary>
+    public string? AfterHours { get; init; }
+
+    /// <summary>Who is told when one of its cases breaches its SLA; null: the routing fallback.</summary>
+    public string? EscalateTo { get; init; }
+
+    /// <summary>How the department is told of its cases.</summary>
+    public IReadOnlyList<DeliveryConfig> Delivery { get; init; } = [];
+}
+
+/// <summary>One way a department is told of its cases: <c>email</c> (an address), <c>webhook</c> (a <c>--webhook</c> name), <c>open311</c> (a base URL).</summary>
+public sealed record DeliveryConfig(string Kind, string Target, string? ServiceCode = null, string? ApiKeyEnv = null);
+
+/// <summary>A kind of problem: what citizens pick on the report form, what rules name, what SLAs attach to.</summary>
+public sealed record CategoryConfig(string Id, string Name)
+{
+    public string? Description { get; init; }
+
+    /// <summary>A heading to group categories on the form and in Open311 (<c>group</c>).</summary>
+    public string? Group { get; init; }
+
+    /// <summary>Citizens may report it without an account (when public reports are on).</summary>
+    public bool Public { get; init; } = true;
+
+    public TimeSpan AcknowledgeWithin { get; init; } = TimeSpan.FromHours(8);
+
+    public TimeSpan FixWithin { get; init; } = TimeSpan.FromHours(72);
+
+    /// <summary>Two problems of this category closer than this (metres) and <see cref="DuplicateWindow"/> are likely one.</summary>
+    public double DuplicateRadius { get; init; } = 50;
+
+    public TimeSpan DuplicateWindow { get; init; } = TimeSpan.FromHours(72);
+
+    /// <summary>When a camera covers the site, a fixed case waits for the camera to confirm the problem is gone.</summary>
+    public bool VerifyWithCamera { get; init; } = true;
+}
+
+/// <summary>District-wide routing settings.</summary>
+public sealed record RoutingConfig
+{
+    /// <summary>The department that takes what no department owns in an area (required when departments are listed).</summary>
+    public string? Fallback { get; init; }
+
+    /// <summary>Citizens may report without an account (off by default: a city turns it on).</summary>
+    public bool PublicReports { get; init; }
+
+    /// <summary>A reported pin farther than this (metres) from where the photo says it was taken is flagged for the operator.</summary>
+    public double PhotoDistanceWarning { get; init; } = 500;
+}
 
 /// <summary>Where a camera stands and what it sees, for the map's field-of-view wedge.</summary>
 public sealed record CameraPlacement(GeoPoint Location, double? Heading, double? FieldOfView, double? Range);

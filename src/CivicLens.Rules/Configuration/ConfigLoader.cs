@@ -93,17 +93,49 @@ public static class ConfigLoader
         if (areas.Count > 0 && district is null) top.Error("district", "is required when areas are listed");
 
         var departments = new List<DepartmentConfig>();
+        var departmentMaps = new List<YamlMap>();
         foreach (var m in top.Maps("departments"))
         {
             var id = m.Id();
             var name = m.String("name") ?? id;
             var contact = m.String("contact");
             var categories = m.Strings("categories") ?? [];
+            var covers = m.Strings("areas") ?? [];
+            var hours = RuleReader.ReadSchedule(m, "hours");
+            var afterHours = m.String("after_hours");
+            var escalateTo = m.String("escalate_to");
+            var delivery = ReadDelivery(m);
             m.Finish();
             if (id is null) continue;
+            foreach (var a in covers.Where(a => areas.All(x => x.Id != a)))
+            {
+                m.Error(m.Get("areas")!, "areas", $"unknown area '{a}' (areas: {List(areas.Select(x => x.Id))})");
+            }
+
             if (departments.Any(a => a.Id == id)) m.Error(m.Node, "id", $"department '{id}' is defined twice");
-            else departments.Add(new DepartmentConfig(id, name!, contact, categories));
+            else
+            {
+                departments.Add(new DepartmentConfig(id, name!, contact, categories)
+                {
+                    Areas = covers,
+                    Hours = hours,
+                    AfterHours = afterHours,
+                    EscalateTo = escalateTo,
+                    Delivery = delivery,
+                });
+                departmentMaps.Add(m);
+            }
         }
+
+        for (var i = 0; i < departments.Count; i++)
+        {
+            var (dep, m) = (departments[i], departmentMaps[i]);
+            if (dep.AfterHours is { } ah && departments.All(x => x.Id != ah)) m.Error(m.Get("after_hours")!, "after_hours", $"unknown department '{ah}'");
+            if (dep.EscalateTo is { } et && departments.All(x => x.Id != et)) m.Error(m.Get("escalate_to")!, "escalate_to", $"unknown department '{et}'");
+            if (dep.EscalateTo == dep.Id) m.Error(m.Get("escalate_to")!, "escalate_to", "a department cannot escalate to itself");
+        }
+
+        var routing = ReadRouting(top, departments);
 
         var sites = new List<SiteConfig>();
         foreach (var m in top.Maps("sites"))
@@ -139,8 +171,11 @@ public static class ConfigLoader
             else cameras.Add(camera);
         }
 
+        var categoriesList = ReadCategories(top, departments, cameras);
         return new CivicLensConfig
         {
+            Categories = categoriesList,
+            Routing = routing,
             TimeZone = zone,
             Sites = sites,
             Cameras = cameras,
@@ -149,6 +184,114 @@ public static class ConfigLoader
             Areas = areas,
             Departments = departments,
         };
+    }
+
+    private static List<DeliveryConfig> ReadDelivery(YamlMap m)
+    {
+        var list = new List<DeliveryConfig>();
+        foreach (var d in m.Maps("delivery"))
+        {
+            var email = d.String("email");
+            var webhook = d.String("webhook");
+            var open311 = d.Map("open311");
+            var given = (email is null ? 0 : 1) + (webhook is null ? 0 : 1) + (open311 is null ? 0 : 1);
+            if (given != 1) d.Error(d.Node, "delivery", "each delivery names exactly one of email, webhook or open311");
+            if (email is not null)
+            {
+                if (!IsEmailAddress(email)) d.Error(d.Get("email")!, "email", $"'{email}' is not an email address");
+                else list.Add(new DeliveryConfig("email", email));
+            }
+
+            if (webhook is not null) list.Add(new DeliveryConfig("webhook", webhook));
+            if (open311 is not null)
+            {
+                var url = open311.String("url", required: true);
+                var code = open311.String("service_code");
+                var keyEnv = open311.String("api_key_env");
+                open311.Finish();
+                if (url is not null && !Uri.TryCreate(url, UriKind.Absolute, out _)) open311.Error(open311.Get("url")!, "url", $"'{url}' is not an absolute URL");
+                else if (url is not null) list.Add(new DeliveryConfig("open311", url, code, keyEnv));
+            }
+
+            d.Finish();
+        }
+
+        return list;
+    }
+
+    private static bool IsEmailAddress(string text)
+    {
+        var at = text.IndexOf('@', StringComparison.Ordinal);
+        return at > 0 && at == text.LastIndexOf('@') && at < text.Length - 3 && text.IndexOf('.', at) > at + 1 && !text.Any(char.IsWhiteSpace) && text.Length <= 254;
+    }
+
+    private static RoutingConfig ReadRouting(YamlMap top, List<DepartmentConfig> departments)
+    {
+        var routing = new RoutingConfig();
+        if (top.Map("routing") is { } r)
+        {
+            var fallback = r.String("fallback");
+            var publicReports = r.Bool("public_reports");
+            var distance = r.Number("photo_distance_warning", 10, 100_000);
+            r.Finish();
+            if (fallback is not null && departments.All(d => d.Id != fallback))
+            {
+                r.Error(r.Get("fallback")!, "fallback", $"unknown department '{fallback}' (departments: {List(departments.Select(d => d.Id))})");
+            }
+
+            routing = routing with
+            {
+                Fallback = fallback,
+                PublicReports = publicReports ?? false,
+                PhotoDistanceWarning = distance ?? routing.PhotoDistanceWarning,
+            };
+        }
+
+        return routing;
+    }
+
+    /// <summary>
+    /// The category list. Written out, it must name every category a department owns or a rule raises; left out,
+    /// it is made of those names with default SLAs, so older files keep working.
+    /// </summary>
+    private static List<CategoryConfig> ReadCategories(YamlMap top, List<DepartmentConfig> departments, List<CameraConfig> cameras)
+    {
+        var list = new List<CategoryConfig>();
+        var listed = top.Has("categories");
+        foreach (var m in top.Maps("categories"))
+        {
+            var id = m.Id();
+            var name = m.String("name") ?? id;
+            var c = new CategoryConfig(id ?? "", name ?? "")
+            {
+                Description = m.String("description"),
+                Group = m.String("group"),
+                Public = m.Bool("public") ?? true,
+            };
+            c = c with
+            {
+                AcknowledgeWithin = m.Duration("acknowledge_within", TimeSpan.FromMinutes(1), TimeSpan.FromDays(30)) ?? c.AcknowledgeWithin,
+                FixWithin = m.Duration("fix_within", TimeSpan.FromMinutes(1), TimeSpan.FromDays(365)) ?? c.FixWithin,
+                DuplicateRadius = m.Number("duplicate_radius", 1, 10_000) ?? c.DuplicateRadius,
+                DuplicateWindow = m.Duration("duplicate_window", TimeSpan.FromMinutes(1), TimeSpan.FromDays(365)) ?? c.DuplicateWindow,
+                VerifyWithCamera = m.Bool("verify_with_camera") ?? true,
+            };
+            if (c.AcknowledgeWithin > c.FixWithin) m.Error(m.Get("acknowledge_within")!, "acknowledge_within", "is longer than fix_within");
+            m.Finish();
+            if (id is null) continue;
+            if (list.Any(x => x.Id == id)) m.Error(m.Node, "id", $"category '{id}' is defined twice");
+            else list.Add(c);
+        }
+
+        var used = departments.SelectMany(d => d.Categories).Concat(cameras.SelectMany(c => c.Rules).Select(r => r.Category).OfType<string>())
+            .Distinct(StringComparer.Ordinal).ToList();
+        if (!listed) return used.Select(u => new CategoryConfig(u, u)).ToList();
+        foreach (var u in used.Where(u => list.All(c => c.Id != u)))
+        {
+            top.Error(top.Get("categories")!, "categories", $"category '{u}' is used by a department or a rule but not listed");
+        }
+
+        return list;
     }
 
     /// <summary>
@@ -270,16 +413,10 @@ public static class ConfigLoader
             l.Finish();
             if (lid is null || from is null || to is null || inPoint is null) continue;
             if (lines.Any(x => x.Id == lid)) { l.Error(l.Node, "id", $"line '{lid}' is defined twice"); continue; }
-            var dx = to.Value.X - from.Value.X;
-            var dy = to.Value.Y - from.Value.Y;
-            if (dx * dx + dy * dy < 4) { l.Error("to", "a line needs two distinct end points"); continue; }
-            var side = dx * (inPoint.Value.Y - from.Value.Y) - dy * (inPoint.Value.X - from.Value.X);
-            if (MathF.Abs(side) < 1e-3f) { l.Error("in_point", "lies on the line: put it on the side that counts as 'in'"); continue; }
-            foreach (var (p, key) in new[] { (from.Value, "from"), (to.Value, "to") })
-            {
-                if (width > 0 && (p.X < 0 || p.Y < 0 || p.X > width || p.Y > height)) l.Error(key, $"[{p.X}, {p.Y}] is outside the {width}x{height} frame");
-            }
-
+            var problems = GeometryCheck.Line(from.Value, to.Value, inPoint.Value, width, height);
+            foreach (var problem in problems) l.Error(problem.Field, problem.Message);
+            // A line outside the frame is still defined (its rules check against it); a degenerate one is not.
+            if (problems.Any(x => !x.OutsideFrame)) continue;
             lines.Add(new LineConfig(lid, from.Value, to.Value, inPoint.Value, lsite));
         }
 
@@ -340,18 +477,8 @@ public static class ConfigLoader
             if (zid is null || points is null) continue;
             if (zones.Any(x => x.Id == zid)) { z.Error(z.Node, "id", $"zone '{zid}' is defined twice"); continue; }
             if (zsite is not null && sites.All(s => s.Id != zsite)) z.Error("site", $"unknown site '{zsite}'");
-            if (points.Count < 3) { z.Error(z.Get("polygon")!, "polygon", "needs at least 3 points"); continue; }
-            var polygon = new Polygon(points);
-            if (polygon.IsSelfIntersecting()) { z.Error(z.Get("polygon")!, "polygon", "edges cross each other: list the points in order around the zone"); continue; }
-            if (Area(points) < 1f) { z.Error(z.Get("polygon")!, "polygon", "has no area"); continue; }
-            var outside = points.Where(p => p.X < 0 || p.Y < 0 || p.X > width || p.Y > height).ToList();
-            if (width > 0 && outside.Count > 0)
-            {
-                z.Error(z.Get("polygon")!, "polygon", $"point [{outside[0].X}, {outside[0].Y}] is outside the {width}x{height} frame");
-                continue;
-            }
-
-            zones.Add(new ZoneConfig(zid, polygon, zsite));
+            if (GeometryCheck.Zone(points, width, height) is { } problem) { z.Error(z.Get("polygon")!, "polygon", problem.Message); continue; }
+            zones.Add(new ZoneConfig(zid, new Polygon(points), zsite));
         }
 
         return zones;
@@ -361,12 +488,5 @@ public static class ConfigLoader
     {
         var all = names.ToList();
         return all.Count == 0 ? "none defined" : string.Join(", ", all);
-    }
-
-    private static float Area(IReadOnlyList<PointF> p)
-    {
-        var a = 0f;
-        for (int i = 0, j = p.Count - 1; i < p.Count; j = i++) a += (p[j].X + p[i].X) * (p[j].Y - p[i].Y);
-        return MathF.Abs(a / 2);
     }
 }

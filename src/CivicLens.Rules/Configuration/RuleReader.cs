@@ -228,10 +228,10 @@ internal static class RuleReader
         };
     }
 
-    private static List<ScheduleWindow> ReadSchedule(YamlMap m)
+    internal static List<ScheduleWindow> ReadSchedule(YamlMap m, string key = "schedule")
     {
         var windows = new List<ScheduleWindow>();
-        foreach (var w in m.Maps("schedule"))
+        foreach (var w in m.Maps(key))
         {
             var days = w.Strings("days") ?? ["daily"];
             var set = new HashSet<DayOfWeek>();

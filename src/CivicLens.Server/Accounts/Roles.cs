@@ -15,6 +15,9 @@ public static class Roles
     /// <summary>Analysis nodes and integrations posting events with an API key.</summary>
     public const string Node = "node";
 
+    /// <summary>311 apps filing reports through Open311 with an API key (no other endpoint).</summary>
+    public const string Open311App = "open311-app";
+
     public static readonly IReadOnlyList<string> Staff = [Viewer, Operator, Investigator, Admin, Auditor];
 
     /// <summary>Roles that must use a second factor (the issue names operators and admins; investigators reveal originals, so they do too).</summary>
@@ -44,6 +47,9 @@ public static class Policies
 
     public const string Ingest = "ingest";
 
+    /// <summary>Field reports from staff (patrol officers hold viewer accounts).</summary>
+    public const string SubmitReports = "submit-reports";
+
     public static readonly IReadOnlyDictionary<string, string[]> Matrix = new Dictionary<string, string[]>
     {
         [ReadEvents] = [Roles.Viewer, Roles.Operator, Roles.Investigator],
@@ -54,5 +60,6 @@ public static class Policies
         [Configure] = [Roles.Admin],
         [ReadAudit] = [Roles.Auditor],
         [Ingest] = [Roles.Node],
+        [SubmitReports] = [Roles.Viewer, Roles.Operator, Roles.Investigator, Roles.Admin],
     };
 }

@@ -16,7 +16,8 @@ public sealed record NewUser(string UserName, string Password, string Role, IRea
 
 public sealed record KeyView(long Id, string Name, string Scope, DateTimeOffset Created, bool Revoked);
 
-public sealed record NewKey(string Name);
+/// <param name="Scope"><c>ingest</c> (analysis nodes, the default) or <c>open311</c> (311 apps filing reports).</param>
+public sealed record NewKey(string Name, string? Scope = null);
 
 /// <summary>A key is shown once, when it is made; only its hash is kept.</summary>
 public sealed record CreatedKey(long Id, string Name, string Key);
@@ -124,12 +125,18 @@ public static class AdminEndpoints
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = ["is required (at most 64 characters)"] });
         }
 
+        var scope = body.Scope ?? ApiKeyHandler.IngestScope;
+        if (!ApiKeyHandler.Scopes.ContainsKey(scope))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["scope"] = [$"is one of: {string.Join(", ", ApiKeyHandler.Scopes.Keys)}"] });
+        }
+
         var secret = ApiKeyHandler.NewKey();
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var key = new ApiKey { Name = body.Name.Trim(), Hash = ApiKeyHandler.HashKey(secret), Scope = "ingest", CreatedAt = time.GetUtcNow().ToUnixTimeMilliseconds() };
+        var key = new ApiKey { Name = body.Name.Trim(), Hash = ApiKeyHandler.HashKey(secret), Scope = scope, CreatedAt = time.GetUtcNow().ToUnixTimeMilliseconds() };
         db.ApiKeys.Add(key);
         await db.SaveChangesAsync(ct);
-        await audit.RecordAsync("key.create", "ok", "key:" + key.Name);
+        await audit.RecordAsync("key.create", "ok", "key:" + key.Name, "scope " + key.Scope);
         return TypedResults.Ok(new CreatedKey(key.Id, key.Name, secret));
     }
 

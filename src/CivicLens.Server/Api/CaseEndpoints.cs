@@ -1,6 +1,10 @@
 using System.Security.Claims;
+using CivicLens.Reports.Cases;
 using CivicLens.Server.Accounts;
+using CivicLens.Reports.Routing;
+using CivicLens.Rules.Configuration;
 using CivicLens.Server.Audit;
+using CivicLens.Server.Cases;
 using CivicLens.Server.Live;
 using CivicLens.Server.Security;
 using CivicLens.Storage;
@@ -15,7 +19,26 @@ public sealed record CaseChangeView(DateTimeOffset At, string Actor, string Chan
 
 public sealed record CaseView(long Id, string Title, string Category, string State, string Department, string Area, string? Site, string? Assignee,
     DateTimeOffset OpenedAt, DateTimeOffset? DueAt, DateTimeOffset? ClosedAt, int Version, IReadOnlyList<CaseChangeView>? History = null,
-    IReadOnlyList<EventMessage>? Events = null);
+    IReadOnlyList<EventMessage>? Events = null)
+{
+    public double? Latitude { get; init; }
+
+    public double? Longitude { get; init; }
+
+    public DateTimeOffset? AcknowledgeDueAt { get; init; }
+
+    /// <summary>The SLA breached now, if any: <c>acknowledge</c> or <c>fix</c>.</summary>
+    public string? Breach { get; init; }
+
+    public string? RouteReason { get; init; }
+
+    /// <summary>Camera verification of a fix: <c>awaiting-camera</c>, <c>confirmed</c>, or null.</summary>
+    public string? Verification { get; init; }
+
+    public long? MergedInto { get; init; }
+
+    public IReadOnlyList<Reports.ReportView>? Reports { get; init; }
+}
 
 public sealed record CaseFromEvent(string? Title, string? Department);
 
@@ -27,17 +50,7 @@ public sealed record CaseAssignment(string? UserName, int Version);
 public static class CaseEndpoints
 {
     /// <summary>The allowed moves; a fixed case may be reopened, a closed one is final.</summary>
-    public static readonly IReadOnlyDictionary<string, string[]> Transitions = new Dictionary<string, string[]>
-    {
-        ["open"] = ["acknowledged", "in_progress", "closed"],
-        ["acknowledged"] = ["in_progress", "fixed", "closed"],
-        ["in_progress"] = ["fixed", "closed"],
-        ["fixed"] = ["closed", "in_progress"],
-        ["closed"] = [],
-    };
-
-    /// <summary>Time to fix when the category sets none (issue 6 brings SLAs per category).</summary>
-    public static readonly TimeSpan DefaultSla = TimeSpan.FromHours(72);
+    public static IReadOnlyDictionary<string, string[]> Transitions => CaseStates.Transitions;
 
     public static void MapCases(this IEndpointRouteBuilder app)
     {
@@ -49,15 +62,29 @@ public static class CaseEndpoints
         app.MapPost("/api/events/{id:guid}/case", OpenFromEventAsync).WithTags("cases").RequireAuthorization(Policies.WorkCases);
     }
 
-    private static IQueryable<CaseRecord> InScope(this IQueryable<CaseRecord> q, CurrentUser user) =>
+    internal static IQueryable<CaseRecord> InScope(this IQueryable<CaseRecord> q, CurrentUser user) =>
         user.Areas is null ? q : q.Where(c => user.Areas.Contains(c.AreaId));
 
-    private static CaseView View(CaseRecord c, string? assignee, IReadOnlyList<CaseChangeView>? history = null, IReadOnlyList<EventMessage>? events = null) =>
-        new(c.Id, c.Title, c.Category, c.State, c.DepartmentId, c.AreaId, c.SiteId, assignee, DateTimeOffset.FromUnixTimeMilliseconds(c.OpenedAt),
-            c.DueAt is { } d ? DateTimeOffset.FromUnixTimeMilliseconds(d) : null, c.ClosedAt is { } x ? DateTimeOffset.FromUnixTimeMilliseconds(x) : null, c.Version,
-            history, events);
+    public static CaseView View(CaseRecord c, string? assignee, IReadOnlyList<CaseChangeView>? history = null, IReadOnlyList<EventMessage>? events = null,
+        DateTimeOffset? now = null)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        DateTimeOffset? due = c.DueAt is { } d ? DateTimeOffset.FromUnixTimeMilliseconds(d) : null;
+        DateTimeOffset? ackDue = c.AcknowledgeDueAt is { } a ? DateTimeOffset.FromUnixTimeMilliseconds(a) : null;
+        return new(c.Id, c.Title, c.Category, c.State, c.DepartmentId, c.AreaId, c.SiteId, assignee, DateTimeOffset.FromUnixTimeMilliseconds(c.OpenedAt),
+            due, c.ClosedAt is { } x ? DateTimeOffset.FromUnixTimeMilliseconds(x) : null, c.Version, history, events)
+        {
+            Latitude = c.Latitude,
+            Longitude = c.Longitude,
+            AcknowledgeDueAt = ackDue,
+            Breach = now is { } n ? Sla.Breach(c.State, n, ackDue, due) : null,
+            RouteReason = c.RouteReason,
+            Verification = c.Verification,
+            MergedInto = c.MergedInto,
+        };
+    }
 
-    private static async Task<Results<Ok<Page<CaseView>>, ProblemHttpResult>> ListAsync(ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs, string? state,
+    private static async Task<Results<Ok<Page<CaseView>>, ProblemHttpResult>> ListAsync(ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs, TimeProvider time, string? state,
         string? department, string? area, int? limit, string? cursor, CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
@@ -73,7 +100,7 @@ public static class CaseEndpoints
         var rows = await q.OrderByDescending(c => c.OpenedAt).ThenByDescending(c => c.Id).Skip(skip).Take(take + 1).ToListAsync(ct);
         var next = TimeCursor.Next(rows, take, c => c.OpenedAt, at, skip);
         var names = await AssigneesAsync(db, rows, ct);
-        return TypedResults.Ok(new Page<CaseView>(rows.Select(c => View(c, c.AssigneeId is { } a ? names.GetValueOrDefault(a) : null)).ToList(), next));
+        return TypedResults.Ok(new Page<CaseView>(rows.Select(c => View(c, c.AssigneeId is { } a ? names.GetValueOrDefault(a) : null, now: time.GetUtcNow())).ToList(), next));
     }
 
     private static async Task<Dictionary<long, string>> AssigneesAsync(CivicLensDb db, List<CaseRecord> rows, CancellationToken ct)
@@ -82,59 +109,72 @@ public static class CaseEndpoints
         return await db.Users.AsNoTracking().Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.UserName, ct);
     }
 
-    private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> GetAsync(long id, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs, Auditor audit, CancellationToken ct)
+    private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> GetAsync(long id, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs, Auditor audit,
+        TimeProvider time, CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
         await using var db = await dbs.CreateDbContextAsync(ct);
         var c = await db.Cases.AsNoTracking().Include(x => x.History).InScope(user).FirstOrDefaultAsync(x => x.Id == id, ct);
         if (c is null) return ApiProblems.NotFound("case");
         var events = await db.Events.AsNoTracking().Where(e => e.CaseId == id).OrderBy(e => e.At).Take(200).ToListAsync(ct);
+        var reports = await db.Reports.AsNoTracking().Include(r => r.Photos).Where(r => r.CaseId == id).OrderBy(r => r.SubmittedAt).Take(200).ToListAsync(ct);
         var names = await AssigneesAsync(db, [c], ct);
         await audit.RecordAsync("case.view", "ok", "case:" + id);
         return TypedResults.Ok(View(c, c.AssigneeId is { } a ? names.GetValueOrDefault(a) : null,
             c.History.OrderBy(h => h.At).ThenBy(h => h.Id).Select(h => new CaseChangeView(DateTimeOffset.FromUnixTimeMilliseconds(h.At), h.Actor, h.Change)).ToList(),
-            events.Select(EventMessage.From).ToList()));
+            events.Select(EventMessage.From).ToList(), time.GetUtcNow()) with
+        { Reports = reports.Select(Reports.ReportView.From).ToList() });
     }
 
+    /// <summary>Turns an event into a case, routed by the same category x area rules as field reports (or to the department the operator names).</summary>
     private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> OpenFromEventAsync(Guid id, CaseFromEvent body, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs,
-        Auditor audit, LiveNotifier live, TimeProvider time, CancellationToken ct)
+        Auditor audit, LiveNotifier live, TimeProvider time, CaseDesk desk, CivicLensConfig config, CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
         await using var db = await dbs.CreateDbContextAsync(ct);
         var e = await db.Events.InScope(user).FirstOrDefaultAsync(x => x.Id == id, ct);
         if (e is null) return ApiProblems.NotFound("event");
         if (e.CaseId is not null) return ApiProblems.Conflict($"the event is already in case {e.CaseId}");
-        var department = body.Department ?? await db.Cameras.Where(c => c.Id == e.CameraId).Select(c => c.DepartmentId).FirstOrDefaultAsync(ct);
-        if (department is null || !await db.Departments.AnyAsync(d => d.Id == department, ct)) return ApiProblems.BadRequest($"unknown department '{department}'");
         var now = time.GetUtcNow();
-        var title = string.IsNullOrWhiteSpace(body.Title) ? $"{e.Category}: {e.Kind} at {e.CameraId}" : body.Title.Trim();
-        if (title.Length > 200) return ApiProblems.BadRequest("title is at most 200 characters");
-        var c = new CaseRecord
+        RouteDecision route;
+        if (body.Department is { } named)
         {
-            Title = title,
-            Category = e.Category,
-            DepartmentId = department,
-            AreaId = e.AreaId,
-            SiteId = e.SiteId,
-            OpenedAt = now.ToUnixTimeMilliseconds(),
-            DueAt = (now + DefaultSla).ToUnixTimeMilliseconds(),
-        };
-        c.History.Add(new CaseChange { At = c.OpenedAt, Actor = user.Name, Change = $"opened from event {e.Id}" });
+            if (!await db.Departments.AnyAsync(d => d.Id == named, ct)) return ApiProblems.BadRequest($"unknown department '{named}'");
+            route = new RouteDecision(named, named, desk.Router.EscalationOf(named), $"chosen by {user.Name}");
+        }
+        else
+        {
+            try
+            {
+                route = desk.Router.Route(e.Category, e.AreaId, now);
+            }
+            catch (RoutingException ex)
+            {
+                return ApiProblems.BadRequest(ex.Message + "; name a department");
+            }
+        }
+
+        var title = string.IsNullOrWhiteSpace(body.Title) ? $"{desk.CategoryOrDefault(e.Category).Name}: {e.Kind} at {e.CameraId}" : body.Title.Trim();
+        if (title.Length > 200) return ApiProblems.BadRequest("title is at most 200 characters");
+        var place = config.FindCamera(e.CameraId)?.Placement?.Location;
+        var c = desk.NewCase(title, e.Category, e.AreaId, e.SiteId, place?.Latitude, place?.Longitude, now, route, user.Name, $"event {e.Id}");
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         db.Cases.Add(c);
         await db.SaveChangesAsync(ct);
         e.CaseId = c.Id;
         e.State = "cased";
+        await desk.SuggestDuplicatesAsync(db, c, ct);
+        desk.Notify(db, c, "case.opened", now, route.Reason);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         await audit.RecordAsync("case.open", "ok", "case:" + c.Id, $"from event {e.Id}");
-        var view = View(c, null);
+        var view = View(c, null, now: now);
         await live.CaseAsync(c.AreaId, view);
         return TypedResults.Ok(view);
     }
 
     private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> TransitionAsync(long id, CaseTransition body, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs,
-        Auditor audit, LiveNotifier live, TimeProvider time, CancellationToken ct)
+        Auditor audit, LiveNotifier live, TimeProvider time, CaseVerifier verifier, CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
         await using var db = await dbs.CreateDbContextAsync(ct);
@@ -144,13 +184,39 @@ public static class CaseEndpoints
         if (c.Version != body.Version) return ApiProblems.Conflict($"the case changed meanwhile (version {c.Version}); reload it");
         if (!Transitions[c.State].Contains(body.State)) return ApiProblems.Conflict($"a case cannot go from {c.State} to {body.State}");
         if ((body.Note?.Length ?? 0) > 2000) return ApiProblems.BadRequest("note is at most 2000 characters");
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (body.State == CaseStates.Closed && c.Verification == CaseVerifier.Awaiting && string.IsNullOrWhiteSpace(body.Note))
+        {
+            return ApiProblems.Conflict($"camera {c.VerifyCameraId} has not yet confirmed the problem is gone; wait for it, or close with a note saying why not");
+        }
+
+        var now = time.GetUtcNow();
+        var ms = now.ToUnixTimeMilliseconds();
         var from = c.State;
         c.State = body.State!;
         c.Version++;
-        c.ClosedAt = body.State == "closed" ? now : null;
-        db.CaseChanges.Add(new CaseChange { CaseId = c.Id, At = now, Actor = user.Name, Change = $"{from} -> {body.State}" + (string.IsNullOrWhiteSpace(body.Note) ? "" : ": " + body.Note.Trim()) });
-        return await CommitAsync(db, c, "case.transition", $"{from} -> {body.State}", audit, live, ct);
+        c.ClosedAt = body.State == CaseStates.Closed ? ms : null;
+        if (from == CaseStates.Open && c.AcknowledgedAt is null) c.AcknowledgedAt = ms;
+        if (body.State == CaseStates.Fixed) c.FixedAt = ms;
+        if (from == CaseStates.Fixed && body.State == CaseStates.InProgress) c.Verification = null;
+        db.CaseChanges.Add(new CaseChange { CaseId = c.Id, At = ms, Actor = user.Name, Change = $"{from} -> {body.State}" + (string.IsNullOrWhiteSpace(body.Note) ? "" : ": " + body.Note.Trim()) });
+        var linked = body.State == CaseStates.Fixed ? await db.Events.Where(e => e.CaseId == c.Id).Select(e => e.CameraId).Distinct().ToListAsync(ct) : [];
+        if (body.State == CaseStates.Fixed && verifier.Camera(c, linked) is { } watch)
+        {
+            c.Verification = CaseVerifier.Awaiting;
+            c.VerifyCameraId = watch.Camera;
+            c.VerifyZone = watch.Zone;
+            db.CaseChanges.Add(new CaseChange { CaseId = c.Id, At = ms, Actor = "system", Change = $"waiting for camera {watch.Camera} to see zone {watch.Zone} clear" });
+        }
+
+        if (body.State == CaseStates.Closed && c.Verification == CaseVerifier.Awaiting)
+        {
+            c.Verification = null;
+            db.CaseChanges.Add(new CaseChange { CaseId = c.Id, At = ms, Actor = user.Name, Change = "closed without camera confirmation" });
+        }
+
+        var result = await CommitAsync(db, c, "case.transition", $"{from} -> {body.State}", audit, live, ct);
+        if (c.Verification == CaseVerifier.Awaiting && result.Result is Ok<CaseView>) await verifier.CheckNowAsync(c.Id, ct);
+        return result;
     }
 
     /// <summary>Saves a case change (refused if someone else saved first), audits it and tells the live feed.</summary>

@@ -50,7 +50,7 @@ public static class IngestEndpoints
     }
 
     private static async Task<Results<Ok<IngestResult>, ValidationProblem>> IngestAsync(IngestBatch batch, IDbContextFactory<CivicLensDb> dbs, EventStore store,
-        LiveNotifier live, CancellationToken ct)
+        LiveNotifier live, Cases.CaseVerifier verifier, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         if (batch.Events is null || batch.Events.Count == 0) errors["events"] = ["must hold at least one event"];
@@ -105,7 +105,11 @@ public static class IngestEndpoints
         // A batch is stored whole or not at all: the node resends it corrected.
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
         var inserted = await store.IngestAsync(records, ct);
-        if (inserted > 0) await live.EventsAsync(records);
+        if (inserted > 0)
+        {
+            await live.EventsAsync(records);
+            await verifier.OnEventsAsync(records, ct);
+        }
         return TypedResults.Ok(new IngestResult(records.Count, inserted));
     }
 }

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using CivicLens.Pipeline;
 using CivicLens.Server.Accounts;
 using CivicLens.Server.Audit;
 using CivicLens.Server.Security;
@@ -17,6 +18,9 @@ public sealed record CameraView(string Id, string Name, string Area, string? Sit
     public static CameraView From(Camera c) => new(c.Id, c.Name, c.AreaId, c.SiteId, c.Latitude, c.Longitude, c.Heading, c.FieldOfView, c.Range, c.Purpose,
         c.LegalBasis, c.DepartmentId, c.RetentionDays, c.Analytics.Split(',', StringSplitOptions.RemoveEmptyEntries), c.Enabled, c.Health,
         c.HealthSince is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null);
+
+    /// <summary>How the camera's pipeline is doing on this server; null when it does not run here (see <see cref="CameraLoadView"/>).</summary>
+    public CameraLoadView? Load { get; init; }
 }
 
 public sealed record AreaView(string Id, string Name, string? Parent, string Polygon);
@@ -56,24 +60,27 @@ public static class RegistryEndpoints
             return TypedResults.Ok(await db.Departments.AsNoTracking().OrderBy(d => d.Id).Select(d => new DepartmentView(d.Id, d.Name, d.Contact)).ToListAsync(ct));
         });
         g.MapGet("/cameras", ListCamerasAsync).ProducesProblem(StatusCodes.Status400BadRequest);
-        g.MapGet("/cameras/{id}", async Task<Results<Ok<CameraView>, ProblemHttpResult>> (string id, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs, CancellationToken ct) =>
+        g.MapGet("/cameras/{id}", async Task<Results<Ok<CameraView>, ProblemHttpResult>> (string id, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs,
+            CameraRuntimes runtimes, CancellationToken ct) =>
         {
             var user = CurrentUser.From(p)!;
             await using var db = await dbs.CreateDbContextAsync(ct);
             var c = await db.Cameras.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
-            return c is null || !user.Sees(c.AreaId) ? ApiProblems.NotFound("camera") : TypedResults.Ok(CameraView.From(c));
+            return c is null || !user.Sees(c.AreaId) ? ApiProblems.NotFound("camera") : TypedResults.Ok(CameraView.From(c).WithLoad(runtimes));
         });
-        g.MapGet("/cameras/{id}/rules", async Task<Results<ContentHttpResult, ProblemHttpResult>> (string id, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs, CancellationToken ct) =>
+        // The effective geometry: the file's zones and lines with the console's edits, each with its version.
+        g.MapGet("/cameras/{id}/rules", async Task<Results<ContentHttpResult, ProblemHttpResult>> (string id, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs,
+            CameraGeometryService geometry, CancellationToken ct) =>
         {
             var user = CurrentUser.From(p)!;
             await using var db = await dbs.CreateDbContextAsync(ct);
             var c = await db.Cameras.AsNoTracking().Where(x => x.Id == id).Select(x => new { x.AreaId, x.Rules }).FirstOrDefaultAsync(ct);
-            return c is null || !user.Sees(c.AreaId) ? ApiProblems.NotFound("camera") : TypedResults.Content(c.Rules ?? "{}", "application/json");
+            return c is null || !user.Sees(c.AreaId) ? ApiProblems.NotFound("camera") : TypedResults.Content(await geometry.DocumentAsync(id, c.Rules, ct), "application/json");
         }).Produces(StatusCodes.Status200OK, contentType: "application/json");
         app.MapPost("/api/cameras/{id}/enabled", SetEnabledAsync).WithTags("registry").RequireAuthorization(Policies.Configure);
     }
 
-    private static async Task<Results<Ok<Page<CameraView>>, ProblemHttpResult>> ListCamerasAsync(ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs, string? area,
+    private static async Task<Results<Ok<Page<CameraView>>, ProblemHttpResult>> ListCamerasAsync(ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs, CameraRuntimes runtimes, string? area,
         string? site, string? health, string? after, int? limit, CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
@@ -95,7 +102,7 @@ public static class RegistryEndpoints
             next = rows[^1].Id;
         }
 
-        return TypedResults.Ok(new Page<CameraView>(rows.Select(CameraView.From).ToList(), next));
+        return TypedResults.Ok(new Page<CameraView>(rows.Select(c => CameraView.From(c).WithLoad(runtimes)).ToList(), next));
     }
 
     private static async Task<Results<Ok<CameraView>, ProblemHttpResult>> SetEnabledAsync(string id, CameraEnabled body, ClaimsPrincipal p,

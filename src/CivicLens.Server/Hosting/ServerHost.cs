@@ -1,13 +1,17 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Serialization;
 using System.Threading.RateLimiting;
+using CivicLens.ConsoleWeb;
 using CivicLens.Rules.Configuration;
 using CivicLens.Server.Accounts;
 using CivicLens.Server.Api;
 using CivicLens.Server.Audit;
 using CivicLens.Server.Ingest;
 using CivicLens.Server.Live;
+using CivicLens.Server.Cases;
+using CivicLens.Server.Open311;
 using CivicLens.Server.Outbox;
+using CivicLens.Server.Reports;
 using CivicLens.Server.Retention;
 using CivicLens.Server.Reveal;
 using CivicLens.Privacy.Sealed;
@@ -23,6 +27,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -47,6 +52,15 @@ public static class ServerHost
             if (camera.MissingAccountability() is { Count: > 0 } missing) throw new ConfigException(missing);
         }
 
+        if (options.DepartmentDeliveries.Count == 0)
+        {
+            // Departments say in the district file how they are told of their cases.
+            options = options with
+            {
+                DepartmentDeliveries = config.Departments.SelectMany(d => d.Delivery.Select(x => new DepartmentDelivery(d.Id, x.Kind, x.Target, x.ServiceCode, x.ApiKeyEnv))).ToList(),
+            };
+        }
+
         Directory.CreateDirectory(options.DataDirectory);
         Directory.CreateDirectory(options.SnapshotDirectory);
         var storage = options.EffectiveStorage;
@@ -59,6 +73,7 @@ public static class ServerHost
         builder.AddApi(options);
         builder.AddIngest(options);
         builder.AddOutbox(options);
+        builder.AddReports(options);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -191,10 +206,10 @@ public static class ServerHost
         s.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.AddPolicy(AuthEndpoints.LoginLimiter, ctx => RateLimitPartition.GetFixedWindowLimiter(ctx.Connection.RemoteIpAddress?.ToString() ?? "?",
+            o.AddPolicy(AuthEndpoints.LoginLimiter, ctx => RateLimitPartition.GetFixedWindowLimiter(ClientAddress.PartitionOf(ctx.Connection.RemoteIpAddress),
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = options.LoginAttemptsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(ctx =>
-                RateLimitPartition.GetTokenBucketLimiter(ctx.User.Identity?.Name ?? ctx.Connection.RemoteIpAddress?.ToString() ?? "?", _ => new TokenBucketRateLimiterOptions
+                RateLimitPartition.GetTokenBucketLimiter(ctx.User.Identity?.Name ?? ClientAddress.PartitionOf(ctx.Connection.RemoteIpAddress), _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = options.RequestsPerMinute,
                     TokensPerPeriod = options.RequestsPerMinute,
@@ -212,6 +227,11 @@ public static class ServerHost
         var s = builder.Services;
         s.AddSingleton(sp => new EventJournal(options.JournalDirectory, PipelineService.Mapper(sp.GetRequiredService<CivicLensConfig>())));
         s.AddSingleton<CameraHealthUpdater>();
+        // Running cameras: load, the redacted live view, zone and line edits applied without a restart.
+        s.AddSingleton(sp => new CivicLens.Pipeline.CameraRuntimes(sp.GetRequiredService<TimeProvider>()));
+        s.AddSingleton<ICameraGeometryStore, DbCameraGeometryStore>();
+        s.AddSingleton<CameraGeometryService>();
+        s.AddSingleton<LiveViewAudit>();
         s.AddHostedService<JournalDrain>();
         s.AddHostedService<PipelineService>();
         s.AddSingleton<RetentionService>();
@@ -239,10 +259,23 @@ public static class ServerHost
 
     private static void UseApi(this WebApplication app)
     {
+        var options = app.Services.GetRequiredService<ServerOptions>();
+        if (options.TrustedProxies is { Count: > 0 } proxies)
+        {
+            // Only the nearest hop, and only from a configured proxy: the caller the limits and the audit count.
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto, ForwardLimit = 1 };
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var network in proxies) forwarded.KnownIPNetworks.Add(network);
+            app.UseForwardedHeaders(forwarded);
+        }
+
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = StoreFailureHandler.HandleAsync });
         app.UseStatusCodePages();
         app.UseMiddleware<SecurityHeaders>();
         app.UseRateLimiter();
+        // The console's static shell (the login page; no data) is served before authorization; its data comes from the API.
+        app.UseConsole();
         app.UseAuthentication();
         app.UseMiddleware<DeniedAudit>();
         app.UseAuthorization();
@@ -251,10 +284,16 @@ public static class ServerHost
         app.MapEvents();
         app.MapIngest();
         app.MapRegistry();
+        app.MapCameraEditing();
+        app.MapLiveView();
         app.MapCases();
         app.MapAdmin();
         app.MapTransparency();
         app.MapReveal();
+        app.MapReports(options.PhotoMaxBytes);
+        app.MapCaseDesk();
+        app.MapOpen311(options.PhotoMaxBytes);
+        app.MapMap();
         app.MapHub<LiveHub>("/hubs/live");
         app.MapOpenApi("/api/openapi/{documentName}.json").RequireAuthorization();
     }

@@ -26,6 +26,36 @@ public sealed record ServerOptions
 
     public string? CertificatePassword { get; init; }
 
+    /// <summary>
+    /// Reverse proxies (addresses or networks) whose <c>X-Forwarded-For</c> and <c>X-Forwarded-Proto</c> are
+    /// believed: rate limits and the audit then see the caller, not the proxy. Empty: the headers are ignored, so
+    /// nobody can pick an address for themselves by sending one.
+    /// </summary>
+    public IReadOnlyList<System.Net.IPNetwork> TrustedProxies { get; init; } = [];
+
+    /// <summary>
+    /// Base map tiles for the console map (<c>https://tiles.example/{z}/{x}/{y}.png</c>); null: no base map, the map
+    /// draws areas, sites and cameras on a plain background. Its origin is added to the pages' img-src.
+    /// </summary>
+    public string? TileUrlTemplate { get; init; }
+
+    /// <summary>An absolute http(s) URL template with the {z}, {x} and {y} placeholders.</summary>
+    public static bool IsTileTemplate(string? template) =>
+        template is not null && template.Contains("{z}", StringComparison.Ordinal) && template.Contains("{x}", StringComparison.Ordinal)
+        && template.Contains("{y}", StringComparison.Ordinal) && TileOrigin(template) is not null;
+
+    /// <summary>The scheme, host and port of a tile template (what the content security policy must allow), or null.</summary>
+    public static string? TileOrigin(string template)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        var probe = template.Replace("{s}", "a", StringComparison.Ordinal).Replace("{z}", "0", StringComparison.Ordinal)
+            .Replace("{x}", "0", StringComparison.Ordinal).Replace("{y}", "0", StringComparison.Ordinal).Replace("{r}", "", StringComparison.Ordinal);
+        if (!Uri.TryCreate(probe, UriKind.Absolute, out var u) || u.Scheme is not ("https" or "http") || !string.IsNullOrEmpty(u.UserInfo)) return null;
+        // A {s} subdomain template needs every subdomain allowed.
+        var host = template.Contains("{s}.", StringComparison.Ordinal) ? "*." + u.Host[(u.Host.IndexOf('.', StringComparison.Ordinal) + 1)..] : u.Host;
+        return $"{u.Scheme}://{host}" + (u.IsDefaultPort ? "" : ":" + u.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>The district and camera configuration (YAML); imported into the store at start.</summary>
     public string? ConfigPath { get; init; }
 
@@ -55,6 +85,12 @@ public sealed record ServerOptions
     /// <summary>Largest request body (bytes); event batches are the biggest legitimate bodies.</summary>
     public long MaxRequestBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>The largest photo a field report may carry (each; a report carries up to three).</summary>
+    public long PhotoMaxBytes { get; init; } = 15L * 1024 * 1024;
+
+    /// <summary>Public report submissions per minute from one address (when the city takes public reports).</summary>
+    public int PublicReportsPerMinute { get; init; } = 10;
+
     /// <summary>Sealed originals (off unless set): the pipelines seal each event's unredacted frame; investigators may reveal it.</summary>
     public CivicLens.Pipeline.SealedOriginalsSettings? SealedOriginals { get; init; }
 
@@ -67,6 +103,12 @@ public sealed record ServerOptions
     public IReadOnlyList<WebhookTarget> Webhooks { get; init; } = [];
 
     public MqttTarget? Mqtt { get; init; }
+
+    /// <summary>The mail server departments' email deliveries go through (off unless set).</summary>
+    public SmtpTarget? Smtp { get; init; }
+
+    /// <summary>How each department is told of its cases (from the district file's <c>departments[].delivery</c>).</summary>
+    public IReadOnlyList<DepartmentDelivery> DepartmentDeliveries { get; init; } = [];
 
     /// <summary>Login through an OpenID Connect provider (off unless set); local accounts keep working beside it.</summary>
     public OidcSettings? Oidc { get; init; }
@@ -89,6 +131,39 @@ public sealed record WebhookTarget(string Name, Uri Url, string Secret);
 
 /// <summary>An MQTT broker events are published to (topic prefix + event kind), at least once (QoS 1).</summary>
 public sealed record MqttTarget(string Host, int Port, string TopicPrefix = "civiclens/events", string? UserName = null, string? Password = null);
+
+/// <summary>How the connection to the mail server is protected.</summary>
+public enum SmtpSecurity
+{
+    /// <summary>Plain SMTP: allowed to a loopback relay only.</summary>
+    None,
+
+    /// <summary>Plain connect, then STARTTLS, required (usually port 587).</summary>
+    StartTls,
+
+    /// <summary>TLS from the first byte (usually port 465).</summary>
+    Tls,
+}
+
+/// <summary>
+/// The mail server (submission) that departments' emails go through; the password comes from the environment only.
+/// <paramref name="TrustedCaFile"/>: a PEM file with the CA that signed the server's certificate (a city's internal
+/// relay), trusted for this server as well as the system's CAs.
+/// </summary>
+public sealed record SmtpTarget(string Host, int Port, string From, SmtpSecurity Security = SmtpSecurity.StartTls, string? UserName = null, string? Password = null,
+    string? TrustedCaFile = null)
+{
+    // The password stays out of logs and exception texts.
+    public override string ToString() =>
+        $"SmtpTarget {{ Host = {Host}, Port = {Port}, From = {From}, Security = {Security}, UserName = {UserName}, TrustedCaFile = {TrustedCaFile} }}";
+}
+
+/// <summary>
+/// One way a department is told of its cases. <paramref name="Kind"/>: <c>email</c> (<paramref name="Target"/> an
+/// address), <c>open311</c> (a GeoReport v2 base URL; <paramref name="ServiceCode"/> and the api key's environment
+/// variable <paramref name="ApiKeyEnv"/>) or <c>webhook</c> (a <c>--webhook</c> name).
+/// </summary>
+public sealed record DepartmentDelivery(string Department, string Kind, string Target, string? ServiceCode = null, string? ApiKeyEnv = null);
 
 /// <summary>
 /// An OpenID Connect provider staff may log in through (authorization code flow with PKCE). The provider's role or group

@@ -9,7 +9,7 @@ namespace CivicLens.Server.Ingest;
 /// backoff (the journal keeps growing on disk); when it is back the backlog is caught up in order.
 /// </summary>
 public sealed partial class JournalDrain(EventJournal journal, EventStore store, LiveNotifier live, StoreHealth health, CameraHealthUpdater cameras,
-    ILogger<JournalDrain> logger)
+    Cases.CaseVerifier verifier, ILogger<JournalDrain> logger)
     : BackgroundService
 {
     public const int BatchSize = 1000;
@@ -42,6 +42,7 @@ public sealed partial class JournalDrain(EventJournal journal, EventStore store,
                 backoff = TimeSpan.FromMilliseconds(500);
                 await live.EventsAsync(events);
                 await cameras.ApplyAsync(events, stoppingToken);
+                await verifier.OnEventsAsync(events, stoppingToken);
             }
             catch (Exception ex) when (StoreHealth.IsStoreFailure(ex))
             {

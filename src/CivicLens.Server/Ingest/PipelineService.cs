@@ -2,6 +2,7 @@ using CivicLens.Pipeline;
 using CivicLens.Pipeline.Output;
 using CivicLens.Rules.Configuration;
 using CivicLens.Rules.Engine;
+using CivicLens.Server.Api;
 using CivicLens.Server.Hosting;
 using CivicLens.Storage.Entities;
 using Microsoft.Extensions.Hosting;
@@ -13,7 +14,7 @@ namespace CivicLens.Server.Ingest;
 /// and journals its events. A pipeline that fails is restarted after a pause; the server stays up.
 /// </summary>
 public sealed partial class PipelineService(ServerOptions options, CivicLensConfig config, EventJournal journal, ILoggerFactory loggers,
-    TimeProvider time, ILogger<PipelineService> logger) : BackgroundService
+    TimeProvider time, ILogger<PipelineService> logger, CameraRuntimes runtimes, CameraGeometryService geometry) : BackgroundService
 {
     /// <summary>Maps a pipeline event to its stored form (adds the camera's area), for the journal.</summary>
     public static Func<EvidencedEvent, EventRecord?> Mapper(CivicLensConfig config)
@@ -57,6 +58,8 @@ public sealed partial class PipelineService(ServerOptions options, CivicLensConf
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.RunPipelines || options.ConfigPath is null || options.ModelsDirectory is null || config.Cameras.All(c => c.Source is null)) return;
+        // Zones and lines edited in the console win over the file's from the first frame.
+        await geometry.LoadAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -72,6 +75,7 @@ public sealed partial class PipelineService(ServerOptions options, CivicLensConf
                     WriteTracks = false,
                     EventSink = journal,
                     SealedOriginals = options.SealedOriginals,
+                    Runtimes = runtimes,
                 }, Stream.Null, loggers, time, stoppingToken);
                 LogEnded(logger, summary.Frames);
             }

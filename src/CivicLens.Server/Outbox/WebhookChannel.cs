@@ -68,23 +68,12 @@ public sealed class WebhookChannel : IOutboxChannel
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             var status = (int)response.StatusCode;
             if (status is >= 200 and < 300) return DeliveryResult.Success;
-            // 408, 429 and 5xx say "not now" about the receiver as a whole; another 4xx is about this message.
-            var channelDown = status is 408 or 429 or >= 500;
+            var channelDown = HttpDelivery.ChannelDown(status);
             return DeliveryResult.Failed($"HTTP {status}", channelDown);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            return DeliveryResult.Failed("timed out", channelDown: true);
-        }
-        catch (HttpRequestException ex)
-        {
-            // The error kind only: an exception's message may quote the URL (and a token in it).
-            var kind = ex.HttpRequestError == HttpRequestError.Unknown ? "request failed" : ex.HttpRequestError.ToString();
-            return DeliveryResult.Failed($"HTTP {kind}", channelDown: true);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            return DeliveryResult.Failed(ex.GetType().Name, channelDown: true);
+            return HttpDelivery.Failure(ex);
         }
     }
 

@@ -12,12 +12,23 @@ namespace CivicLens.Server.Security;
 
 /// <summary>
 /// <c>Authorization: ApiKey &lt;key&gt;</c> for analysis nodes and integrations. Only the key's SHA-256 is stored;
-/// a key grants its scope (ingest) and nothing else.
+/// a key grants its scope (ingest, open311) and nothing else.
 /// </summary>
 public sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
     IDbContextFactory<CivicLensDb> dbs) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
+
+    public const string IngestScope = "ingest";
+
+    public const string Open311Scope = "open311";
+
+    /// <summary>Each scope grants one role and nothing else: an Open311 app's key cannot post events.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Scopes = new Dictionary<string, string>
+    {
+        [IngestScope] = Roles.Node,
+        [Open311Scope] = Roles.Open311App,
+    };
 
     public static string HashKey(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
@@ -31,8 +42,9 @@ public sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> o
         await using var db = await dbs.CreateDbContextAsync(Context.RequestAborted);
         var key = await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Hash == hash && !k.Revoked, Context.RequestAborted);
         if (key is null) return AuthenticateResult.Fail("unknown or revoked API key");
+        if (!Scopes.TryGetValue(key.Scope, out var role)) return AuthenticateResult.Fail("the API key's scope is not known to this server");
         var identity = new ClaimsIdentity(
-            [new Claim(ClaimTypes.NameIdentifier, "0"), new Claim(ClaimTypes.Name, "key:" + key.Name), new Claim(ClaimTypes.Role, Roles.Node)], SchemeName);
+            [new Claim(ClaimTypes.NameIdentifier, "0"), new Claim(ClaimTypes.Name, "key:" + key.Name), new Claim(ClaimTypes.Role, role)], SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 }

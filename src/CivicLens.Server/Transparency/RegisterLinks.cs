@@ -12,11 +12,7 @@ public sealed class RegisterLinks(string publicBase, string pathBase)
     public static RegisterLinks For(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var configured = request.HttpContext.RequestServices.GetService<Hosting.ServerOptions>()?.PublicUrl;
-        var publicBase = configured is not null
-            ? configured.GetLeftPart(UriPartial.Path).TrimEnd('/')
-            : $"{request.Scheme}://{request.Host}{request.PathBase}";
-        return new RegisterLinks(publicBase, request.PathBase);
+        return new RegisterLinks(Hosting.PublicAddress.Of(request), request.PathBase);
     }
 
     public string Index => root;

@@ -230,7 +230,47 @@ namespace CivicLens.Storage.PostgreSql.Migrations
 
                     b.HasIndex("SiteId");
 
+                    b.HasIndex("Latitude", "Longitude");
+
                     b.ToTable("cameras", (string)null);
+                });
+
+            modelBuilder.Entity("CivicLens.Storage.Entities.CameraGeometry", b =>
+                {
+                    b.Property<string>("CameraId")
+                        .HasColumnType("text")
+                        .HasColumnName("camera_id");
+
+                    b.Property<string>("Kind")
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("ItemId")
+                        .HasColumnType("text")
+                        .HasColumnName("item_id");
+
+                    b.Property<string>("Geometry")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("geometry");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("updated_at");
+
+                    b.Property<string>("UpdatedBy")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("updated_by");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("integer")
+                        .HasColumnName("version");
+
+                    b.HasKey("CameraId", "Kind", "ItemId");
+
+                    b.ToTable("camera_geometry", (string)null);
                 });
 
             modelBuilder.Entity("CivicLens.Storage.Entities.CaseChange", b =>
@@ -276,6 +316,14 @@ namespace CivicLens.Storage.PostgreSql.Migrations
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<long?>("AcknowledgeDueAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("acknowledge_due_at");
+
+                    b.Property<long?>("AcknowledgedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("acknowledged_at");
+
                     b.Property<string>("AreaId")
                         .IsRequired()
                         .HasColumnType("text")
@@ -303,9 +351,37 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("due_at");
 
+                    b.Property<long?>("EscalatedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("escalated_at");
+
+                    b.Property<string>("EscalatedFor")
+                        .HasColumnType("text")
+                        .HasColumnName("escalated_for");
+
+                    b.Property<long?>("FixedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("fixed_at");
+
+                    b.Property<double?>("Latitude")
+                        .HasColumnType("double precision")
+                        .HasColumnName("latitude");
+
+                    b.Property<double?>("Longitude")
+                        .HasColumnType("double precision")
+                        .HasColumnName("longitude");
+
+                    b.Property<long?>("MergedInto")
+                        .HasColumnType("bigint")
+                        .HasColumnName("merged_into");
+
                     b.Property<long>("OpenedAt")
                         .HasColumnType("bigint")
                         .HasColumnName("opened_at");
+
+                    b.Property<string>("RouteReason")
+                        .HasColumnType("text")
+                        .HasColumnName("route_reason");
 
                     b.Property<string>("SiteId")
                         .HasColumnType("text")
@@ -321,6 +397,18 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                         .HasColumnType("text")
                         .HasColumnName("title");
 
+                    b.Property<string>("Verification")
+                        .HasColumnType("text")
+                        .HasColumnName("verification");
+
+                    b.Property<string>("VerifyCameraId")
+                        .HasColumnType("text")
+                        .HasColumnName("verify_camera_id");
+
+                    b.Property<string>("VerifyZone")
+                        .HasColumnType("text")
+                        .HasColumnName("verify_zone");
+
                     b.Property<int>("Version")
                         .IsConcurrencyToken()
                         .HasColumnType("integer")
@@ -330,9 +418,57 @@ namespace CivicLens.Storage.PostgreSql.Migrations
 
                     b.HasIndex("AreaId");
 
+                    b.HasIndex("Category", "State");
+
+                    b.HasIndex("DepartmentId", "State");
+
                     b.HasIndex("State", "OpenedAt");
 
                     b.ToTable("cases", (string)null);
+                });
+
+            modelBuilder.Entity("CivicLens.Storage.Entities.CaseSuggestion", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("CaseId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("case_id");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("DecidedBy")
+                        .HasColumnType("text")
+                        .HasColumnName("decided_by");
+
+                    b.Property<double>("Metres")
+                        .HasColumnType("double precision")
+                        .HasColumnName("metres");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("state");
+
+                    b.Property<long>("TargetCaseId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("target_case_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CaseId", "TargetCaseId")
+                        .IsUnique();
+
+                    b.HasIndex("State", "TargetCaseId");
+
+                    b.ToTable("case_suggestions", (string)null);
                 });
 
             modelBuilder.Entity("CivicLens.Storage.Entities.Department", b =>
@@ -522,6 +658,143 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                     b.ToTable("outbox", (string)null);
                 });
 
+            modelBuilder.Entity("CivicLens.Storage.Entities.ReportPhoto", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("FileName")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("file_name");
+
+                    b.Property<int>("Height")
+                        .HasColumnType("integer")
+                        .HasColumnName("height");
+
+                    b.Property<long>("Length")
+                        .HasColumnType("bigint")
+                        .HasColumnName("length");
+
+                    b.Property<long>("ReportId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("report_id");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("sha256");
+
+                    b.Property<int>("Width")
+                        .HasColumnType("integer")
+                        .HasColumnName("width");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("FileName")
+                        .IsUnique();
+
+                    b.HasIndex("ReportId");
+
+                    b.ToTable("report_photos", (string)null);
+                });
+
+            modelBuilder.Entity("CivicLens.Storage.Entities.ReportRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Address")
+                        .HasColumnType("text")
+                        .HasColumnName("address");
+
+                    b.Property<string>("AreaId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("area_id");
+
+                    b.Property<long?>("CaseId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("case_id");
+
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("category");
+
+                    b.Property<string>("ContactSealed")
+                        .HasColumnType("text")
+                        .HasColumnName("contact_sealed");
+
+                    b.Property<string>("Description")
+                        .HasColumnType("text")
+                        .HasColumnName("description");
+
+                    b.Property<string>("ContentHash")
+                        .HasColumnType("text")
+                        .HasColumnName("content_hash");
+
+                    b.Property<string>("Flags")
+                        .HasColumnType("text")
+                        .HasColumnName("flags");
+
+                    b.Property<string>("IdempotencyKey")
+                        .HasColumnType("text")
+                        .HasColumnName("idempotency_key");
+
+                    b.Property<double>("Latitude")
+                        .HasColumnType("double precision")
+                        .HasColumnName("latitude");
+
+                    b.Property<double>("Longitude")
+                        .HasColumnType("double precision")
+                        .HasColumnName("longitude");
+
+                    b.Property<string>("SiteId")
+                        .HasColumnType("text")
+                        .HasColumnName("site_id");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("source");
+
+                    b.Property<long>("SubmittedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("submitted_at");
+
+                    b.Property<string>("SubmittedBy")
+                        .HasColumnType("text")
+                        .HasColumnName("submitted_by");
+
+                    b.Property<string>("Token")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("token");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CaseId");
+
+                    b.HasIndex("IdempotencyKey")
+                        .IsUnique();
+
+                    b.HasIndex("Token")
+                        .IsUnique();
+
+                    b.HasIndex("Category", "SubmittedAt");
+
+                    b.ToTable("reports", (string)null);
+                });
+
             modelBuilder.Entity("CivicLens.Storage.Entities.Site", b =>
                 {
                     b.Property<string>("Id")
@@ -642,9 +915,23 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("CivicLens.Storage.Entities.ReportPhoto", b =>
+                {
+                    b.HasOne("CivicLens.Storage.Entities.ReportRecord", null)
+                        .WithMany("Photos")
+                        .HasForeignKey("ReportId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("CivicLens.Storage.Entities.CaseRecord", b =>
                 {
                     b.Navigation("History");
+                });
+
+            modelBuilder.Entity("CivicLens.Storage.Entities.ReportRecord", b =>
+                {
+                    b.Navigation("Photos");
                 });
 #pragma warning restore 612, 618
         }

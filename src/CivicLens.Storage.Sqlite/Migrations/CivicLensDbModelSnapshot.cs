@@ -222,7 +222,47 @@ namespace CivicLens.Storage.Sqlite.Migrations
 
                     b.HasIndex("SiteId");
 
+                    b.HasIndex("Latitude", "Longitude");
+
                     b.ToTable("cameras", (string)null);
+                });
+
+            modelBuilder.Entity("CivicLens.Storage.Entities.CameraGeometry", b =>
+                {
+                    b.Property<string>("CameraId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("camera_id");
+
+                    b.Property<string>("Kind")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("ItemId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("item_id");
+
+                    b.Property<string>("Geometry")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("geometry");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated_at");
+
+                    b.Property<string>("UpdatedBy")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("updated_by");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.HasKey("CameraId", "Kind", "ItemId");
+
+                    b.ToTable("camera_geometry", (string)null);
                 });
 
             modelBuilder.Entity("CivicLens.Storage.Entities.CaseChange", b =>
@@ -264,6 +304,14 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
 
+                    b.Property<long?>("AcknowledgeDueAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("acknowledge_due_at");
+
+                    b.Property<long?>("AcknowledgedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("acknowledged_at");
+
                     b.Property<string>("AreaId")
                         .IsRequired()
                         .HasColumnType("TEXT")
@@ -291,9 +339,37 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("due_at");
 
+                    b.Property<long?>("EscalatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("escalated_at");
+
+                    b.Property<string>("EscalatedFor")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("escalated_for");
+
+                    b.Property<long?>("FixedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("fixed_at");
+
+                    b.Property<double?>("Latitude")
+                        .HasColumnType("REAL")
+                        .HasColumnName("latitude");
+
+                    b.Property<double?>("Longitude")
+                        .HasColumnType("REAL")
+                        .HasColumnName("longitude");
+
+                    b.Property<long?>("MergedInto")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("merged_into");
+
                     b.Property<long>("OpenedAt")
                         .HasColumnType("INTEGER")
                         .HasColumnName("opened_at");
+
+                    b.Property<string>("RouteReason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("route_reason");
 
                     b.Property<string>("SiteId")
                         .HasColumnType("TEXT")
@@ -309,6 +385,18 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("title");
 
+                    b.Property<string>("Verification")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("verification");
+
+                    b.Property<string>("VerifyCameraId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("verify_camera_id");
+
+                    b.Property<string>("VerifyZone")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("verify_zone");
+
                     b.Property<int>("Version")
                         .IsConcurrencyToken()
                         .HasColumnType("INTEGER")
@@ -318,9 +406,55 @@ namespace CivicLens.Storage.Sqlite.Migrations
 
                     b.HasIndex("AreaId");
 
+                    b.HasIndex("Category", "State");
+
+                    b.HasIndex("DepartmentId", "State");
+
                     b.HasIndex("State", "OpenedAt");
 
                     b.ToTable("cases", (string)null);
+                });
+
+            modelBuilder.Entity("CivicLens.Storage.Entities.CaseSuggestion", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("CaseId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("case_id");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("DecidedBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("decided_by");
+
+                    b.Property<double>("Metres")
+                        .HasColumnType("REAL")
+                        .HasColumnName("metres");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("state");
+
+                    b.Property<long>("TargetCaseId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("target_case_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CaseId", "TargetCaseId")
+                        .IsUnique();
+
+                    b.HasIndex("State", "TargetCaseId");
+
+                    b.ToTable("case_suggestions", (string)null);
                 });
 
             modelBuilder.Entity("CivicLens.Storage.Entities.Department", b =>
@@ -509,6 +643,139 @@ namespace CivicLens.Storage.Sqlite.Migrations
                     b.ToTable("outbox", (string)null);
                 });
 
+            modelBuilder.Entity("CivicLens.Storage.Entities.ReportPhoto", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("FileName")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("file_name");
+
+                    b.Property<int>("Height")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("height");
+
+                    b.Property<long>("Length")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("length");
+
+                    b.Property<long>("ReportId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("report_id");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("sha256");
+
+                    b.Property<int>("Width")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("width");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("FileName")
+                        .IsUnique();
+
+                    b.HasIndex("ReportId");
+
+                    b.ToTable("report_photos", (string)null);
+                });
+
+            modelBuilder.Entity("CivicLens.Storage.Entities.ReportRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Address")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("address");
+
+                    b.Property<string>("AreaId")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("area_id");
+
+                    b.Property<long?>("CaseId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("case_id");
+
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("category");
+
+                    b.Property<string>("ContactSealed")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("contact_sealed");
+
+                    b.Property<string>("Description")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("description");
+
+                    b.Property<string>("ContentHash")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("content_hash");
+
+                    b.Property<string>("Flags")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("flags");
+
+                    b.Property<string>("IdempotencyKey")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("idempotency_key");
+
+                    b.Property<double>("Latitude")
+                        .HasColumnType("REAL")
+                        .HasColumnName("latitude");
+
+                    b.Property<double>("Longitude")
+                        .HasColumnType("REAL")
+                        .HasColumnName("longitude");
+
+                    b.Property<string>("SiteId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("site_id");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("source");
+
+                    b.Property<long>("SubmittedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("submitted_at");
+
+                    b.Property<string>("SubmittedBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("submitted_by");
+
+                    b.Property<string>("Token")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("token");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CaseId");
+
+                    b.HasIndex("IdempotencyKey")
+                        .IsUnique();
+
+                    b.HasIndex("Token")
+                        .IsUnique();
+
+                    b.HasIndex("Category", "SubmittedAt");
+
+                    b.ToTable("reports", (string)null);
+                });
+
             modelBuilder.Entity("CivicLens.Storage.Entities.Site", b =>
                 {
                     b.Property<string>("Id")
@@ -627,9 +894,23 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("CivicLens.Storage.Entities.ReportPhoto", b =>
+                {
+                    b.HasOne("CivicLens.Storage.Entities.ReportRecord", null)
+                        .WithMany("Photos")
+                        .HasForeignKey("ReportId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("CivicLens.Storage.Entities.CaseRecord", b =>
                 {
                     b.Navigation("History");
+                });
+
+            modelBuilder.Entity("CivicLens.Storage.Entities.ReportRecord", b =>
+                {
+                    b.Navigation("Photos");
                 });
 #pragma warning restore 612, 618
         }

@@ -1,6 +1,6 @@
 namespace CivicLens.Storage.Entities;
 
-/// <summary>A problem being fixed: gathers events (and, later, reports) and moves through its states.</summary>
+/// <summary>A problem being fixed: gathers camera events and field reports, and moves through its states.</summary>
 public sealed class CaseRecord
 {
     public long Id { get; set; }
@@ -24,6 +24,39 @@ public sealed class CaseRecord
 
     /// <summary>Unix ms by which it must be fixed (the category's SLA).</summary>
     public long? DueAt { get; set; }
+
+    /// <summary>Unix ms by which the department must acknowledge it (the category's SLA).</summary>
+    public long? AcknowledgeDueAt { get; set; }
+
+    public long? AcknowledgedAt { get; set; }
+
+    public long? FixedAt { get; set; }
+
+    /// <summary>The problem's place (WGS84), from the report's pin or the camera's position.</summary>
+    public double? Latitude { get; set; }
+
+    public double? Longitude { get; set; }
+
+    /// <summary>Why routing chose the department (category x area, fallback, after hours).</summary>
+    public string? RouteReason { get; set; }
+
+    /// <summary>The breach already escalated (<c>acknowledge</c>, <c>fix</c>), so it is escalated once.</summary>
+    public string? EscalatedFor { get; set; }
+
+    public long? EscalatedAt { get; set; }
+
+    /// <summary>
+    /// Camera verification of a fix: null (none asked), <c>awaiting-camera</c>, <c>confirmed</c>; with the camera
+    /// and zone whose change-detection rule must see the problem gone.
+    /// </summary>
+    public string? Verification { get; set; }
+
+    public string? VerifyCameraId { get; set; }
+
+    public string? VerifyZone { get; set; }
+
+    /// <summary>The case this one was merged into (it is then closed).</summary>
+    public long? MergedInto { get; set; }
 
     public long? ClosedAt { get; set; }
 

@@ -45,6 +45,45 @@ public class SnapshotWriterTests
     }
 
     [Fact]
+    public void TryRender_Scene_FillsEveryBoxWholeAndALittleBeyond_LeavesTheRestOfTheStreet()
+    {
+        using var dir = TestAssets.CreateTempDirectory();
+        var options = new RedactionOptions();
+        var writer = new SnapshotWriter(dir.Path, new FrameRedactor(new RedactionPlanner(options, ModelLabels.Coco80, null), options), NullLogger.Instance, jpegQuality: 100);
+        var frame = Noise(160, 120);
+        var person = new Detection(new BoxF(40, 20, 40, 90), PersonId, 0.9f);
+        var car = new Detection(new BoxF(100, 80, 50, 30), 2, 0.8f);
+        using var jpeg = new MemoryStream();
+
+        Assert.True(writer.TryRender(frame, [person, car], [], live: null, scene: jpeg));
+
+        using var decoded = SKBitmap.Decode(jpeg.ToArray());
+        Assert.Equal((160, 120), (decoded.Width, decoded.Height));
+        // Inside each box and its margin (a tenth of the box): flat grey, whatever the pixels were.
+        foreach (var (x, y) in new[] { (60, 60), (37, 19), (82, 110), (125, 95), (146, 84) })
+        {
+            var c = decoded.GetPixel(x, y);
+            Assert.True(Math.Abs(c.Red - SnapshotWriter.SceneMask) <= 3 && Math.Abs(c.Green - SnapshotWriter.SceneMask) <= 3, $"({x},{y}) is {c}");
+        }
+
+        // Outside: the noise is still there (neighbours differ), so the street is kept.
+        var a = decoded.GetPixel(10, 10);
+        var b = decoded.GetPixel(11, 10);
+        var d = decoded.GetPixel(10, 11);
+        Assert.True(Math.Abs(a.Red - b.Red) + Math.Abs(a.Red - d.Red) + Math.Abs(a.Green - b.Green) > 10, "the scene outside the boxes was flattened");
+    }
+
+    [Fact]
+    public void MaskWhole_BoxesPastTheEdge_AreClipped()
+    {
+        var rgba = new byte[20 * 10 * 4];
+        SnapshotWriter.MaskWhole(rgba, 20, 10, [new Detection(new BoxF(-5, -5, 10, 10), 0, 1f), new Detection(new BoxF(18, 8, 10, 10), 0, 1f)]);
+        Assert.Equal(SnapshotWriter.SceneMask, rgba[0]);
+        Assert.Equal(SnapshotWriter.SceneMask, rgba[(9 * 20 + 19) * 4]);
+        Assert.Equal(0, rgba[(9 * 20 + 0) * 4]);
+    }
+
+    [Fact]
     public void TryWrite_RedactionFails_WritesNothingAndCountsDrop()
     {
         using var dir = TestAssets.CreateTempDirectory();

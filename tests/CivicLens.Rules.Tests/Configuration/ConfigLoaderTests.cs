@@ -203,6 +203,33 @@ public class ConfigLoaderTests
         Assert.Contains("lies on the line", error.Message);
     }
 
+    [Theory]
+    // Past the frame: one error, and the rule on the line finds it (no second "unknown line" error).
+    [InlineData("[100, 0]", "[100, 900]", "outside the 640x480 frame", false)]
+    // No line at all: it is not defined, so the rule on it is refused too.
+    [InlineData("[100, 100]", "[100, 101]", "two distinct end points", true)]
+    public void Parse_BadLine_IsRefused_AndOnlyAShapelessOneLeavesItsRuleWithoutALine(string from, string to, string says, bool ruleRefused)
+    {
+        var yaml = $$"""
+            cameras:
+              - id: cam1
+                resolution: [640, 480]
+                lines:
+                  - id: door
+                    from: {{from}}
+                    to: {{to}}
+                    in_point: [200, 100]
+                rules:
+                  - id: entries
+                    type: line-crossing
+                    line: door
+            """;
+        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(yaml, "cams.yaml"));
+
+        Assert.Contains(ex.Errors, e => e.Message.Contains(says, StringComparison.Ordinal));
+        Assert.Equal(ruleRefused, ex.Errors.Any(e => e.Field.StartsWith("cameras[0].rules[0]", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public void Parse_UnknownTimeZoneAndSignal_AreRefused()
     {

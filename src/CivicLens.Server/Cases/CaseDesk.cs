@@ -1,0 +1,137 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using CivicLens.Reports.Cases;
+using CivicLens.Reports.Routing;
+using CivicLens.Rules.Configuration;
+using CivicLens.Server.Hosting;
+using CivicLens.Server.Outbox;
+using CivicLens.Storage;
+using CivicLens.Storage.Entities;
+using Microsoft.EntityFrameworkCore;
+
+namespace CivicLens.Server.Cases;
+
+/// <summary>
+/// Where cases are born and departments told: routes a problem (report or camera event) by category x area,
+/// sets its SLAs, looks for likely duplicates, and queues a notice for each of the department's deliveries in
+/// the caller's transaction (the outbox), so a case is never stored untold nor told unstored.
+/// </summary>
+public sealed class CaseDesk
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly CivicLensConfig _config;
+    private readonly ServerOptions _options;
+    private readonly Dictionary<string, CategoryConfig> _categories;
+    private readonly Dictionary<string, DepartmentConfig> _departments;
+
+    public CaseDesk(CivicLensConfig config, ServerOptions options)
+    {
+        _config = config ?? throw new ArgumentNullException(nameof(config));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        Router = new Router(config);
+        _categories = config.Categories.ToDictionary(c => c.Id, StringComparer.Ordinal);
+        _departments = config.Departments.ToDictionary(d => d.Id, StringComparer.Ordinal);
+    }
+
+    public Router Router { get; }
+
+    public IReadOnlyCollection<CategoryConfig> Categories => _categories.Values;
+
+    public CategoryConfig? Category(string? id) => id is not null && _categories.TryGetValue(id, out var c) ? c : null;
+
+    /// <summary>A category the configuration does not list (older files): default SLAs, named by its id.</summary>
+    public CategoryConfig CategoryOrDefault(string id) => Category(id) ?? new CategoryConfig(id, id);
+
+    public string DepartmentName(string id) => _departments.TryGetValue(id, out var d) ? d.Name : id;
+
+    /// <summary>A new case routed and timed; <paramref name="route"/> from <see cref="Router"/>.</summary>
+    public CaseRecord NewCase(string title, string category, string area, string? site, double? latitude, double? longitude, DateTimeOffset at,
+        RouteDecision route, string actor, string origin)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        var (ackBy, fixBy) = Sla.For(CategoryOrDefault(category), at);
+        var c = new CaseRecord
+        {
+            Title = title,
+            Category = category,
+            DepartmentId = route.Department,
+            AreaId = area,
+            SiteId = site,
+            Latitude = latitude,
+            Longitude = longitude,
+            OpenedAt = at.ToUnixTimeMilliseconds(),
+            AcknowledgeDueAt = ackBy.ToUnixTimeMilliseconds(),
+            DueAt = fixBy.ToUnixTimeMilliseconds(),
+            RouteReason = route.Reason,
+        };
+        c.History.Add(new CaseChange { At = c.OpenedAt, Actor = actor, Change = $"opened from {origin}; routed to {route.Department} ({route.Reason})" });
+        return c;
+    }
+
+    /// <summary>
+    /// Records likely duplicates of a saved case (same category, within the category's radius and window, still
+    /// open) as suggestions for the operator; returns them nearest first.
+    /// </summary>
+    public async Task<List<CaseSuggestion>> SuggestDuplicatesAsync(CivicLensDb db, CaseRecord c, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(c);
+        if (c.Latitude is not { } lat || c.Longitude is not { } lon) return [];
+        var category = CategoryOrDefault(c.Category);
+        var since = c.OpenedAt - (long)category.DuplicateWindow.TotalMilliseconds;
+        var open = await db.Cases.AsNoTracking()
+            .Where(x => x.Id != c.Id && x.Category == c.Category && x.State != CaseStates.Closed && x.OpenedAt >= since && x.Latitude != null)
+            .OrderByDescending(x => x.OpenedAt).Take(500)
+            .Select(x => new { x.Id, x.Category, x.Latitude, x.Longitude, x.OpenedAt })
+            .ToListAsync(ct);
+        var found = DuplicateFinder.Find(category, new GeoPoint(lon, lat), DateTimeOffset.FromUnixTimeMilliseconds(c.OpenedAt),
+            open.Select(x => new CaseCandidate(x.Id, x.Category, new GeoPoint(x.Longitude!.Value, x.Latitude!.Value), DateTimeOffset.FromUnixTimeMilliseconds(x.OpenedAt))));
+        var list = found.Take(5).Select(f => new CaseSuggestion { CaseId = c.Id, TargetCaseId = f.Case.CaseId, Metres = Math.Round(f.Metres, 1), CreatedAt = c.OpenedAt }).ToList();
+        db.CaseSuggestions.AddRange(list);
+        return list;
+    }
+
+    /// <summary>Queues a notice to every delivery of <paramref name="department"/> (default: the case's); none configured: nothing.</summary>
+    public int Notify(CivicLensDb db, CaseRecord c, string kind, DateTimeOffset at, string? reason = null, string? department = null, ReportRecord? report = null)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(c);
+        var dep = department ?? c.DepartmentId;
+        if (!_departments.TryGetValue(dep, out var d) || d.Delivery.Count == 0) return 0;
+        var n = 0;
+        foreach (var delivery in d.Delivery)
+        {
+            var channel = delivery.Kind switch
+            {
+                DeliveryKinds.Email => EmailChannel.ChannelName(d.Id),
+                DeliveryKinds.Open311 => Open311ForwardChannel.ChannelName(d.Id),
+                _ => WebhookChannel.ChannelName(delivery.Target),
+            };
+            var id = NoticeId(c.Id, kind, channel, at);
+            var notice = new DepartmentNotice(id, kind, c.Id, dep, d.Name, c.Category, CategoryOrDefault(c.Category).Name, c.Title, report?.Description, c.AreaId, c.SiteId,
+                c.Latitude, c.Longitude, at, c.DueAt is { } due ? DateTimeOffset.FromUnixTimeMilliseconds(due) : null,
+                report is { Photos.Count: > 0 } ? Link($"/api/reports/{report.Id}/photos/{report.Photos[0].Id}") : null, Link($"/console/#/cases/{c.Id}"), reason);
+            db.Outbox.Add(new OutboxMessage
+            {
+                Channel = channel,
+                EventId = id,
+                Payload = JsonSerializer.Serialize(notice, Json),
+                CreatedAt = at.ToUnixTimeMilliseconds(),
+                NextAttemptAt = at.ToUnixTimeMilliseconds(),
+            });
+            n++;
+        }
+
+        return n;
+    }
+
+    private string? Link(string path) => _options.PublicUrl is { } u ? PublicAddress.Of(u) + path : path;
+
+    /// <summary>Deterministic per case, kind, channel and moment: a replayed change queues the same id, which receivers deduplicate.</summary>
+    private static Guid NoticeId(long caseId, string kind, string channel, DateTimeOffset at)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"case:{caseId}:{kind}:{channel}:{at.ToUnixTimeMilliseconds()}"));
+        return new Guid(hash.AsSpan(0, 16));
+    }
+}

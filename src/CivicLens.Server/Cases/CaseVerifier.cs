@@ -1,0 +1,106 @@
+using CivicLens.Reports.Cases;
+using CivicLens.Rules.Configuration;
+using CivicLens.Server.Live;
+using CivicLens.Storage;
+using CivicLens.Storage.Audit;
+using CivicLens.Storage.Entities;
+using Microsoft.EntityFrameworkCore;
+
+namespace CivicLens.Server.Cases;
+
+/// <summary>
+/// Lets a camera confirm a fix: when a case whose site a camera watches with a change-detection rule of the
+/// case's category is marked fixed, it waits for that rule to report the zone back to its learned empty state
+/// (a <c>scene.change</c> event of phase <c>end</c>) and then closes, with the camera named in the history. A
+/// change already cleared since the case opened confirms at once.
+/// </summary>
+public sealed class CaseVerifier(CivicLensConfig config, CaseDesk desk, IDbContextFactory<CivicLensDb> dbs, AuditLog audit, LiveNotifier live, TimeProvider time)
+{
+    public const string Awaiting = "awaiting-camera";
+    public const string Confirmed = "confirmed";
+    private const string SceneChange = "scene.change";
+
+    /// <summary>
+    /// The camera and zone that can confirm this case's fix: a camera whose events are in the case, or one at the
+    /// case's site, with a change-detection rule of the case's category; null when none.
+    /// </summary>
+    public (string Camera, string Zone)? Camera(CaseRecord c, IReadOnlyCollection<string> linkedCameras)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        ArgumentNullException.ThrowIfNull(linkedCameras);
+        if (!desk.CategoryOrDefault(c.Category).VerifyWithCamera) return null;
+        var candidates = config.Cameras.Where(x => linkedCameras.Contains(x.Id)).Concat(config.Cameras.Where(x => c.SiteId is not null && x.Site == c.SiteId));
+        foreach (var camera in candidates)
+        {
+            if (camera.Rules.OfType<SceneChangeRuleConfig>().FirstOrDefault(r => r.Enabled && r.Category == c.Category) is { } rule) return (camera.Id, rule.Zone);
+        }
+
+        return null;
+    }
+
+    /// <summary>Confirms the fixes the new events prove (called after they are committed).</summary>
+    public async Task OnEventsAsync(IReadOnlyList<EventRecord> events, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        foreach (var e in events.Where(x => x.Kind == SceneChange && x.Phase == "end"))
+        {
+            List<long> waiting;
+            await using (var db = await dbs.CreateDbContextAsync(ct))
+            {
+                waiting = await db.Cases.AsNoTracking()
+                    .Where(c => c.Verification == Awaiting && c.VerifyCameraId == e.CameraId && c.VerifyZone == e.Zone && c.State == CaseStates.Fixed && e.At >= c.OpenedAt)
+                    .Select(c => c.Id).ToListAsync(ct);
+            }
+
+            foreach (var id in waiting) await ConfirmAsync(id, e, ct);
+        }
+    }
+
+    /// <summary>Right after a case is marked fixed: a change the camera has already seen clear confirms it now.</summary>
+    public async Task CheckNowAsync(long caseId, CancellationToken ct)
+    {
+        EventRecord? last;
+        await using (var db = await dbs.CreateDbContextAsync(ct))
+        {
+            var c = await db.Cases.AsNoTracking().FirstOrDefaultAsync(x => x.Id == caseId && x.Verification == Awaiting && x.State == CaseStates.Fixed, ct);
+            if (c is null) return;
+            last = await db.Events.AsNoTracking().Where(e => e.Kind == SceneChange && e.CameraId == c.VerifyCameraId && e.Zone == c.VerifyZone && e.At >= c.OpenedAt)
+                .OrderByDescending(e => e.At).FirstOrDefaultAsync(ct);
+        }
+
+        if (last is { Phase: "end" }) await ConfirmAsync(caseId, last, ct);
+    }
+
+    /// <summary>Closes one case on its own context: an operator's concurrent change to one case leaves the others to confirm.</summary>
+    private async Task ConfirmAsync(long caseId, EventRecord e, CancellationToken ct)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var c = await db.Cases.FirstOrDefaultAsync(x => x.Id == caseId && x.Verification == Awaiting && x.State == CaseStates.Fixed, ct);
+        if (c is null) return;
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var from = c.State;
+        c.Verification = Confirmed;
+        c.State = CaseStates.Closed;
+        c.ClosedAt = now;
+        c.Version++;
+        db.CaseChanges.Add(new CaseChange
+        {
+            CaseId = c.Id,
+            At = now,
+            Actor = "system",
+            Change = $"camera {e.CameraId} saw zone {e.Zone} clear at {DateTimeOffset.FromUnixTimeMilliseconds(e.At):u} (event {e.Id}); {from} -> closed",
+        });
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // An operator changed the case meanwhile (reopened it, closed it): their change stands.
+            return;
+        }
+
+        await audit.AppendAsync(new AuditEntry("system", "case.verify", "ok", "case:" + c.Id, $"camera {e.CameraId}, zone {e.Zone}"), CancellationToken.None);
+        await live.CaseAsync(c.AreaId, Api.CaseEndpoints.View(c, null));
+    }
+}

@@ -1,0 +1,307 @@
+using System.Globalization;
+using System.Text;
+using CivicLens.Reports.Cases;
+using CivicLens.Reports.Open311;
+using CivicLens.Rules.Configuration;
+using CivicLens.Server.Cases;
+using CivicLens.Server.Hosting;
+using CivicLens.Server.Reports;
+using CivicLens.Server.Security;
+using CivicLens.Storage;
+using CivicLens.Storage.Entities;
+using Microsoft.EntityFrameworkCore;
+
+namespace CivicLens.Server.Open311;
+
+/// <summary>
+/// Open311 GeoReport v2 (<c>/open311/v2/...</c>, JSON and XML) so existing 311 apps and dashboards can file and
+/// follow reports. Services are the configured categories; service requests are field reports.
+/// Filing needs an <c>api_key</c> (an API key of scope <c>open311</c>) unless the city takes public reports.
+/// Reading is open, as the standard expects, but minimised for anonymous callers: no description, no photo,
+/// and the place rounded to about 100 m; a valid key sees the report as filed.
+/// Extensions: <c>page</c>/<c>page_size</c> paging, <c>media</c> photo upload in a multipart POST, <c>media_url</c>
+/// for key holders (the photo itself still needs a staff session).
+/// </summary>
+public static class Open311Endpoints
+{
+    public const string Root = "/open311/v2";
+    public const string KeyScope = ApiKeyHandler.Open311Scope;
+    private const int DefaultPageSize = 200;
+    private const int MaxPageSize = 1000;
+
+    /// <summary>The longest start_date..end_date window one query may ask for (the standard's default window).</summary>
+    private static readonly TimeSpan MaxWindow = TimeSpan.FromDays(90);
+    private static readonly string[] Formats = ["application/json", "text/xml"];
+
+    public static void MapOpen311(this IEndpointRouteBuilder app, long photoBytes)
+    {
+        var g = app.MapGroup(Root).WithTags("open311").AllowAnonymous().ExcludeFromDescription();
+        g.MapGet("/discovery.{format}", Discovery);
+        g.MapGet("/services.{format}", Services);
+        g.MapGet("/services/{code}.{format}", ServiceDefinition);
+        g.MapPost("/requests.{format}", PostRequestAsync).DisableAntiforgery().RequireRateLimiting(ReportEndpoints.PublicLimiter)
+            .WithMetadata(ReportEndpoints.SizeLimit(photoBytes));
+        g.MapGet("/requests.{format}", GetRequestsAsync);
+        g.MapGet("/requests/{id}.{format}", GetRequestAsync);
+        g.MapGet("/tokens/{token}.{format}", GetTokenAsync);
+    }
+
+    private static IResult Doc(string format, string body, int status = StatusCodes.Status200OK) =>
+        Results.Content(body, GeoReport.ContentType(format), Encoding.UTF8, status);
+
+    private static IResult Error(string format, int status, string description) =>
+        Doc(GeoReport.IsFormat(format) ? format : GeoReport.Json, GeoReport.Error(GeoReport.IsFormat(format) ? format : GeoReport.Json, status, description), status);
+
+    private static IResult Discovery(string format, HttpRequest request, CivicLensConfig config)
+    {
+        if (!GeoReport.IsFormat(format)) return Error(format, 404, "format is json or xml");
+        var base_ = PublicAddress.Of(request) + Root + "/";
+        return Doc(format, GeoReport.Write(format, "discovery", "endpoint", [[
+            new("specification", "http://wiki.open311.org/GeoReport_v2"),
+            new("url", base_),
+            new("changeset", "2026-11-23T00:00:00Z"),
+            new("type", "production"),
+            new("formats", Formats),
+            new("contact", config.District?.Name),
+        ]]));
+    }
+
+    private static IResult Services(string format, CaseDesk desk, string? jurisdiction_id)
+    {
+        if (!GeoReport.IsFormat(format)) return Error(format, 404, "format is json or xml");
+        return Doc(format, GeoReport.Write(format, "services", "service", desk.Categories.OrderBy(c => c.Group).ThenBy(c => c.Name).Select(ServiceFields)));
+    }
+
+    private static IReadOnlyList<KeyValuePair<string, object?>> ServiceFields(CategoryConfig c) =>
+    [
+        new("service_code", c.Id),
+        new("service_name", c.Name),
+        new("description", c.Description ?? c.Name),
+        new("metadata", false),
+        new("type", "realtime"),
+        new("keywords", c.Public ? "public" : "staff"),
+        new("group", c.Group ?? "General"),
+    ];
+
+    private static IResult ServiceDefinition(string code, string format, CaseDesk desk)
+    {
+        if (!GeoReport.IsFormat(format)) return Error(format, 404, "format is json or xml");
+        if (desk.Category(code) is null) return Error(format, 404, $"unknown service_code '{code}'");
+        // No service takes extra attributes: an empty definition, as the standard writes it.
+        var body = format == GeoReport.Xml
+            ? $"<?xml version=\"1.0\" encoding=\"utf-8\"?><service_definition><service_code>{System.Security.SecurityElement.Escape(code)}</service_code><attributes /></service_definition>"
+            : System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object> { ["service_code"] = code, ["attributes"] = Array.Empty<object>() });
+        return Doc(format, body);
+    }
+
+    /// <summary>The key's name when <paramref name="apiKey"/> is a live key of scope open311.</summary>
+    private static async Task<string?> KeyNameAsync(string? apiKey, IDbContextFactory<CivicLensDb> dbs, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(apiKey) || apiKey.Length > 200) return null;
+        var hash = ApiKeyHandler.HashKey(apiKey);
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        return await db.ApiKeys.AsNoTracking().Where(k => k.Hash == hash && !k.Revoked && k.Scope == KeyScope).Select(k => k.Name).FirstOrDefaultAsync(ct);
+    }
+
+    private static async Task<IResult> PostRequestAsync(string format, HttpContext ctx, ReportIntake intake, IDbContextFactory<CivicLensDb> dbs, CivicLensConfig config,
+        CancellationToken ct)
+    {
+        if (!GeoReport.IsFormat(format)) return Error(format, 404, "format is json or xml");
+        var key = ctx.Request.Headers["Idempotency-Key"].ToString();
+        if (key.Length > 200) return Error(format, 400, "Idempotency-Key is at most 200 characters");
+        ReportForm form;
+        string? keyName = null;
+        string? admitted = null;
+        // Who may file is settled before a photo goes through the detector (the key comes before the media part,
+        // as clients send it), and again after reading for a key sent last (looked up once when it is the same).
+        async Task Admit(IReadOnlyDictionary<string, string> fields)
+        {
+            var apiKey = fields.TryGetValue("api_key", out var k) && k.Length > 0 ? k : ctx.Request.Query["api_key"].ToString();
+            if (apiKey == admitted) return;
+            admitted = apiKey;
+            keyName = await KeyNameAsync(apiKey, dbs, ct);
+            if (keyName is null && !string.IsNullOrEmpty(apiKey)) throw new ReportRejectedException("api_key is not valid", "api_key", StatusCodes.Status403Forbidden);
+            if (keyName is null && !config.Routing.PublicReports)
+            {
+                throw new ReportRejectedException("api_key is required (before the media part): this city takes reports from registered applications only", "api_key",
+                    StatusCodes.Status403Forbidden);
+            }
+        }
+
+        try
+        {
+            form = await ReportFormReader.ReadAsync(ctx.Request, () => intake.Photos, ct, Admit);
+            await Admit(form.Fields);
+        }
+        catch (ReportRejectedException ex)
+        {
+            return Error(format, ex.Status, ex.Message);
+        }
+
+        if (form.Field("media_url") is { Length: > 0 }) return Error(format, 400, "media_url is not fetched by this server; upload the photo as the 'media' part of a multipart request");
+        // device_id, account_id and the reporter's names are ignored on purpose: no phone identifiers, no profiles.
+        var who = keyName is null ? new Submitter("public", null) : new Submitter("open311", "key:" + keyName);
+        var draft = form.Draft;
+        try
+        {
+            var receipt = await intake.SubmitAsync(draft, form.Photos, who, key.Length > 0 ? key : null, ct);
+            return Doc(format, GeoReport.Write(format, "service_requests", "request", [[
+                new("service_request_id", receipt.Report.Id.ToString(CultureInfo.InvariantCulture)),
+                new("token", receipt.Report.Token),
+                new("service_notice", receipt.Warnings.Count > 0 ? string.Join("; ", receipt.Warnings) : ""),
+                new("account_id", null),
+            ]]), receipt.Replayed ? StatusCodes.Status200OK : StatusCodes.Status201Created);
+        }
+        catch (ReportRejectedException ex)
+        {
+            return Error(format, ex.Status, ex.Message);
+        }
+    }
+
+    private static async Task<IResult> GetRequestsAsync(string format, HttpRequest request, IDbContextFactory<CivicLensDb> dbs, CaseDesk desk, TimeProvider time,
+        string? service_request_id, string? service_code, string? start_date, string? end_date, string? status, int? page, int? page_size, string? api_key,
+        CancellationToken ct)
+    {
+        if (!GeoReport.IsFormat(format)) return Error(format, 404, "format is json or xml");
+        var full = await KeyNameAsync(api_key, dbs, ct) is not null;
+        var size = page_size ?? DefaultPageSize;
+        var number = page ?? 1;
+        if (size is < 1 or > MaxPageSize) return Error(format, 400, $"page_size is between 1 and {MaxPageSize}");
+        if (number < 1) return Error(format, 400, "page starts at 1");
+        var wanted = status?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        if (wanted.Any(w => w is not ("open" or "closed"))) return Error(format, 400, "status is open, closed or both (comma separated)");
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var q = db.Reports.AsNoTracking();
+        if (!string.IsNullOrEmpty(service_request_id))
+        {
+            var ids = new List<long>();
+            foreach (var part in service_request_id.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!long.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var id)) return Error(format, 400, $"service_request_id '{part}' is not a request id");
+                ids.Add(id);
+            }
+
+            if (ids.Count > MaxPageSize) return Error(format, 400, $"at most {MaxPageSize} ids");
+            q = q.Where(r => ids.Contains(r.Id));
+        }
+        else
+        {
+            // The standard's default window, the last 90 days, is also the widest one: an anonymous caller cannot
+            // make the server walk every report it ever had.
+            var now = time.GetUtcNow();
+            if (!TryDate(end_date, out var end) || !TryDate(start_date, out var start)) return Error(format, 400, "start_date and end_date are ISO 8601 times (2026-11-23T10:00:00Z)");
+            var to = end ?? now;
+            var from = start ?? to - MaxWindow;
+            if (from > to) return Error(format, 400, "start_date is after end_date");
+            if (to - from > MaxWindow) return Error(format, 400, $"start_date..end_date spans at most {MaxWindow.TotalDays:0} days; page through longer periods window by window");
+            var (f, t) = (from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds());
+            q = q.Where(r => r.SubmittedAt >= f && r.SubmittedAt <= t);
+        }
+
+        if (!string.IsNullOrEmpty(service_code))
+        {
+            var codes = service_code.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            q = q.Where(r => codes.Contains(r.Category));
+        }
+
+        // Status and paging in SQL: a request's status is its case's, or the case it was merged into.
+        var withState = from r in q
+                        join c in db.Cases on r.CaseId equals (long?)c.Id into cj
+                        from c in cj.DefaultIfEmpty()
+                        join m in db.Cases on c!.MergedInto equals (long?)m.Id into mj
+                        from m in mj.DefaultIfEmpty()
+                        select new { r.Id, r.SubmittedAt, State = m != null ? m.State : c != null ? c.State : null };
+        if (wanted.Length > 0 && !(wanted.Contains("open") && wanted.Contains("closed")))
+        {
+            withState = wanted.Contains("closed")
+                ? withState.Where(x => x.State == CaseStates.Fixed || x.State == CaseStates.Closed)
+                : withState.Where(x => x.State != CaseStates.Fixed && x.State != CaseStates.Closed);
+        }
+
+        var pageIds = await withState.OrderByDescending(x => x.SubmittedAt).ThenByDescending(x => x.Id).Skip((number - 1) * size).Take(size).Select(x => x.Id).ToListAsync(ct);
+        var reports = await db.Reports.AsNoTracking().Include(r => r.Photos).Where(r => pageIds.Contains(r.Id))
+            .OrderByDescending(r => r.SubmittedAt).ThenByDescending(r => r.Id).ToListAsync(ct);
+        var caseIds = reports.Where(r => r.CaseId is not null).Select(r => r.CaseId!.Value).Distinct().ToList();
+        var cases = await db.Cases.AsNoTracking().Include(c => c.History).Where(c => caseIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, ct);
+        var merged = cases.Values.Where(c => c.MergedInto is not null).Select(c => c.MergedInto!.Value).Except(cases.Keys).ToList();
+        foreach (var m in await db.Cases.AsNoTracking().Include(c => c.History).Where(c => merged.Contains(c.Id)).ToListAsync(ct)) cases[m.Id] = m;
+        var rows = reports.Select(r => RequestFields(r, Survivor(r.CaseId, cases), desk, full, request));
+        return Doc(format, GeoReport.Write(format, "service_requests", "request", rows));
+    }
+
+    private static async Task<IResult> GetRequestAsync(string id, string format, HttpRequest request, IDbContextFactory<CivicLensDb> dbs, CaseDesk desk, string? api_key,
+        CancellationToken ct)
+    {
+        if (!GeoReport.IsFormat(format)) return Error(format, 404, "format is json or xml");
+        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var rid)) return Error(format, 404, $"no service request '{id}'");
+        var full = await KeyNameAsync(api_key, dbs, ct) is not null;
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var r = await db.Reports.AsNoTracking().Include(x => x.Photos).FirstOrDefaultAsync(x => x.Id == rid, ct);
+        if (r is null) return Error(format, 404, $"no service request '{id}'");
+        var cases = await db.Cases.AsNoTracking().Include(c => c.History).Where(c => c.Id == r.CaseId).ToDictionaryAsync(c => c.Id, ct);
+        if (cases.Values.FirstOrDefault()?.MergedInto is { } into)
+        {
+            foreach (var m in await db.Cases.AsNoTracking().Include(c => c.History).Where(c => c.Id == into).ToListAsync(ct)) cases[m.Id] = m;
+        }
+
+        return Doc(format, GeoReport.Write(format, "service_requests", "request", [RequestFields(r, Survivor(r.CaseId, cases), desk, full, request)]));
+    }
+
+    private static async Task<IResult> GetTokenAsync(string token, string format, IDbContextFactory<CivicLensDb> dbs, CancellationToken ct)
+    {
+        if (!GeoReport.IsFormat(format)) return Error(format, 404, "format is json or xml");
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var id = token.Length is >= 16 and <= 64 ? await db.Reports.AsNoTracking().Where(r => r.Token == token).Select(r => (long?)r.Id).FirstOrDefaultAsync(ct) : null;
+        if (id is null) return Error(format, 404, "no request has that token");
+        return Doc(format, GeoReport.Write(format, "service_requests", "request", [[
+            new("service_request_id", id.Value.ToString(CultureInfo.InvariantCulture)),
+            new("token", token),
+        ]]));
+    }
+
+    private static CaseRecord? Survivor(long? caseId, Dictionary<long, CaseRecord> cases)
+    {
+        if (caseId is null || !cases.TryGetValue(caseId.Value, out var c)) return null;
+        return c.MergedInto is { } into && cases.TryGetValue(into, out var s) ? s : c;
+    }
+
+    /// <summary>GeoReport has two states: a fixed problem is closed for the public.</summary>
+    private static string GeoStatus(string? state) => state is CaseStates.Fixed or CaseStates.Closed ? "closed" : "open";
+
+    private static IReadOnlyList<KeyValuePair<string, object?>> RequestFields(ReportRecord r, CaseRecord? c, CaseDesk desk, bool full, HttpRequest request)
+    {
+        var updated = c?.History.Count > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(c.History.Max(h => h.At)) : DateTimeOffset.FromUnixTimeMilliseconds(r.SubmittedAt);
+        var lat = full ? r.Latitude : Math.Round(r.Latitude, 3);
+        var lon = full ? r.Longitude : Math.Round(r.Longitude, 3);
+        var media = full && r.Photos.Count > 0 ? $"{PublicAddress.Of(request)}/api/reports/{r.Id}/photos/{r.Photos.OrderBy(p => p.Id).First().Id}" : null;
+        return
+        [
+            new("service_request_id", r.Id.ToString(CultureInfo.InvariantCulture)),
+            new("status", GeoStatus(c?.State)),
+            new("status_notes", CaseStates.PublicWording(c?.State ?? CaseStates.Open)),
+            new("service_name", desk.CategoryOrDefault(r.Category).Name),
+            new("service_code", r.Category),
+            new("description", full ? r.Description : null),
+            new("agency_responsible", c is null ? null : desk.DepartmentName(c.DepartmentId)),
+            new("service_notice", null),
+            new("requested_datetime", DateTimeOffset.FromUnixTimeMilliseconds(r.SubmittedAt)),
+            new("updated_datetime", updated),
+            new("expected_datetime", c?.DueAt is { } d ? DateTimeOffset.FromUnixTimeMilliseconds(d) : null),
+            new("address", full ? r.Address : null),
+            new("address_id", null),
+            new("zipcode", null),
+            new("lat", lat),
+            new("long", lon),
+            new("media_url", media),
+        ];
+    }
+
+    private static bool TryDate(string? text, out DateTimeOffset? value)
+    {
+        value = null;
+        if (string.IsNullOrEmpty(text)) return true;
+        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var v)) return false;
+        value = v;
+        return true;
+    }
+}
