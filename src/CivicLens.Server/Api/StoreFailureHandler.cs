@@ -25,10 +25,13 @@ public static partial class StoreFailureHandler
         else if (error is not null && StoreHealth.IsStoreFailure(error))
         {
             var health = context.RequestServices.GetRequiredService<StoreHealth>();
+            var wasAvailable = health.StoreAvailable;
             health.StoreUnreachable(error);
+            // Once per outage, not once per refused request: a node retrying every few seconds would flood the log.
+            if (wasAvailable) LogStoreDown(Logger(context), context.Request.Path, health.StoreProblem, error);
             status = StatusCodes.Status503ServiceUnavailable;
             title = "Service unavailable";
-            detail = StoreHealth.IsDiskFull(error) ? "Storage is full; the write was not made. Try again later." : "The store is unavailable; nothing was changed. Try again shortly.";
+            detail = health.IsFull(error) ? "Storage is full; the write was not made. Try again later." : "The store is unavailable; nothing was changed. Try again shortly.";
             context.Response.Headers.RetryAfter = "5";
         }
         else
@@ -36,7 +39,7 @@ public static partial class StoreFailureHandler
             status = StatusCodes.Status500InternalServerError;
             title = "Internal error";
             detail = "Something went wrong on the server; it has been logged.";
-            LogUnhandled(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CivicLens.Server"), context.Request.Path, error);
+            LogUnhandled(Logger(context), context.Request.Path, error);
         }
 
         context.Response.StatusCode = status;
@@ -46,6 +49,11 @@ public static partial class StoreFailureHandler
             ProblemDetails = { Status = status, Title = title, Detail = detail },
         });
     }
+
+    private static ILogger Logger(HttpContext context) => context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CivicLens.Server");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Store refused a write on {Path} ({Problem}); answering 503 until it takes writes again")]
+    private static partial void LogStoreDown(ILogger logger, PathString path, string? problem, Exception ex);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on {Path}")]
     private static partial void LogUnhandled(ILogger logger, PathString path, Exception? ex);

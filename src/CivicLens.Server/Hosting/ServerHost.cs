@@ -118,7 +118,7 @@ public static class ServerHost
         {
             Channels = [.. options.Webhooks.Select(w => "webhook:" + w.Name), .. options.Mqtt is null ? Array.Empty<string>() : ["mqtt"]],
         });
-        s.AddSingleton<StoreHealth>();
+        s.AddSingleton(new StoreHealth(storage));
         if (options.SealedOriginals is { } sealing)
         {
             // A missing or exposed key stops the start, before anything is sealed or revealed.
