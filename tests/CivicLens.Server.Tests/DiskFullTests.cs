@@ -14,12 +14,20 @@ using Xunit.Abstractions;
 namespace CivicLens.Server.Tests;
 
 /// <summary>
+/// Alone, after the parallel tests: the page-limit fallback lives in SQLite's connection pool, which any other test's
+/// server clears when it stops (lifting the limit mid-test).
+/// </summary>
+[CollectionDefinition(nameof(SerialDiskFullTests), DisableParallelization = true)]
+public sealed class SerialDiskFullTests;
+
+/// <summary>
 /// "A full disk stops snapshot writes, keeps committing events, raises an alarm and answers 503 where a write
 /// cannot be honoured." The disk is a real one made full: a small tmpfs mounted for the test (this needs the
 /// right to mount, which root in a container has). Where mounting is refused, the database half falls back to
 /// SQLite's own limit, <c>PRAGMA max_page_count</c>, which fails writes with the same SQLITE_FULL (13) a full
 /// disk gives; the snapshot half then cannot run and says so in its output (only a real folder can be full).
 /// </summary>
+[Collection(nameof(SerialDiskFullTests))]
 public sealed class DiskFullTests(ITestOutputHelper output)
 {
     [Theory]
