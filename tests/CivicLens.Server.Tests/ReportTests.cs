@@ -312,6 +312,13 @@ public sealed class ReportTests
         var gone = await op.GetFromJsonAsync<JsonElement>($"/api/cases/{secondCase}", Web);
         Assert.Equal("closed", gone.GetProperty("state").GetString());
         Assert.Equal(firstCase, gone.GetProperty("mergedInto").GetInt64());
+        // The second reporter follows the case that survives (open), not the merged one (closed): on the public
+        // status and in Open311.
+        using var citizen = server.Client();
+        var status = await citizen.GetFromJsonAsync<JsonElement>($"/api/public/reports/{second.GetProperty("token").GetString()}", Web);
+        Assert.Equal("open", status.GetProperty("state").GetString());
+        var open311 = await citizen.GetFromJsonAsync<JsonElement>($"/open311/v2/requests/{second.GetProperty("id").GetInt64()}.json", Web);
+        Assert.Equal("open", open311[0].GetProperty("status").GetString());
         var graffitiCase = other.GetProperty("caseId").GetInt64();
         var g = await op.GetFromJsonAsync<JsonElement>($"/api/cases/{graffitiCase}", Web);
         Assert.Equal(HttpStatusCode.Conflict, (await op.PostAsJsonAsync($"/api/cases/{graffitiCase}/merge", new { into = firstCase, version = g.GetProperty("version").GetInt32() })).StatusCode);

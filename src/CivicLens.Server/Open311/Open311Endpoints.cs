@@ -204,13 +204,12 @@ public static class Open311Endpoints
             q = q.Where(r => codes.Contains(r.Category));
         }
 
-        // Status and paging in SQL: a request's status is its case's, or the case it was merged into.
+        // Status and paging in SQL: a request's status is its case's (a merge moves the reports to the case that
+        // survives it, so a report's case is never a merged one).
         var withState = from r in q
                         join c in db.Cases on r.CaseId equals (long?)c.Id into cj
                         from c in cj.DefaultIfEmpty()
-                        join m in db.Cases on c!.MergedInto equals (long?)m.Id into mj
-                        from m in mj.DefaultIfEmpty()
-                        select new { r.Id, r.SubmittedAt, State = m != null ? m.State : c != null ? c.State : null };
+                        select new { r.Id, r.SubmittedAt, State = c != null ? c.State : null };
         if (wanted.Length > 0 && !(wanted.Contains("open") && wanted.Contains("closed")))
         {
             withState = wanted.Contains("closed")
@@ -223,9 +222,7 @@ public static class Open311Endpoints
             .OrderByDescending(r => r.SubmittedAt).ThenByDescending(r => r.Id).ToListAsync(ct);
         var caseIds = reports.Where(r => r.CaseId is not null).Select(r => r.CaseId!.Value).Distinct().ToList();
         var cases = await db.Cases.AsNoTracking().Include(c => c.History).Where(c => caseIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, ct);
-        var merged = cases.Values.Where(c => c.MergedInto is not null).Select(c => c.MergedInto!.Value).Except(cases.Keys).ToList();
-        foreach (var m in await db.Cases.AsNoTracking().Include(c => c.History).Where(c => merged.Contains(c.Id)).ToListAsync(ct)) cases[m.Id] = m;
-        var rows = reports.Select(r => RequestFields(r, Survivor(r.CaseId, cases), desk, full, request));
+        var rows = reports.Select(r => RequestFields(r, r.CaseId is { } c ? cases.GetValueOrDefault(c) : null, desk, full, request));
         return Doc(format, GeoReport.Write(format, "service_requests", "request", rows));
     }
 
@@ -238,13 +235,8 @@ public static class Open311Endpoints
         await using var db = await dbs.CreateDbContextAsync(ct);
         var r = await db.Reports.AsNoTracking().Include(x => x.Photos).FirstOrDefaultAsync(x => x.Id == rid, ct);
         if (r is null) return Error(format, 404, $"no service request '{id}'");
-        var cases = await db.Cases.AsNoTracking().Include(c => c.History).Where(c => c.Id == r.CaseId).ToDictionaryAsync(c => c.Id, ct);
-        if (cases.Values.FirstOrDefault()?.MergedInto is { } into)
-        {
-            foreach (var m in await db.Cases.AsNoTracking().Include(c => c.History).Where(c => c.Id == into).ToListAsync(ct)) cases[m.Id] = m;
-        }
-
-        return Doc(format, GeoReport.Write(format, "service_requests", "request", [RequestFields(r, Survivor(r.CaseId, cases), desk, full, request)]));
+        var c = await db.Cases.AsNoTracking().Include(x => x.History).FirstOrDefaultAsync(x => x.Id == r.CaseId, ct);
+        return Doc(format, GeoReport.Write(format, "service_requests", "request", [RequestFields(r, c, desk, full, request)]));
     }
 
     private static async Task<IResult> GetTokenAsync(string token, string format, IDbContextFactory<CivicLensDb> dbs, CancellationToken ct)
@@ -257,12 +249,6 @@ public static class Open311Endpoints
             new("service_request_id", id.Value.ToString(CultureInfo.InvariantCulture)),
             new("token", token),
         ]]));
-    }
-
-    private static CaseRecord? Survivor(long? caseId, Dictionary<long, CaseRecord> cases)
-    {
-        if (caseId is null || !cases.TryGetValue(caseId.Value, out var c)) return null;
-        return c.MergedInto is { } into && cases.TryGetValue(into, out var s) ? s : c;
     }
 
     /// <summary>GeoReport has two states: a fixed problem is closed for the public.</summary>

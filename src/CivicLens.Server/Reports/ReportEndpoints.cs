@@ -210,8 +210,7 @@ public static class ReportEndpoints
         var r = await db.Reports.AsNoTracking().FirstOrDefaultAsync(x => x.Token == token, ct);
         if (r?.CaseId is null) return null;
         var c = await db.Cases.AsNoTracking().Include(x => x.History).FirstAsync(x => x.Id == r.CaseId, ct);
-        // A merged case hands the reporter the case it joined.
-        if (c.MergedInto is { } into && await db.Cases.AsNoTracking().Include(x => x.History).FirstOrDefaultAsync(x => x.Id == into, ct) is { } target) c = target;
+        // A merge moves the reports to the case that survives it, so the reporter follows that case with no lookup.
         // Only state moves ("fixed -> closed: note"), and only the state: notes are staff's words, not the public's.
         var history = c.History.Select(h => (h.At, State: StateAfter(h.Change))).Where(h => h.State is not null).OrderBy(h => h.At)
             .Select(h => new PublicStatusChange(DateTimeOffset.FromUnixTimeMilliseconds(h.At), CaseStates.PublicWording(h.State!)))
