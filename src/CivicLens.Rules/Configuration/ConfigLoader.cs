@@ -276,7 +276,12 @@ public static class ConfigLoader
                 DuplicateWindow = m.Duration("duplicate_window", TimeSpan.FromMinutes(1), TimeSpan.FromDays(365)) ?? c.DuplicateWindow,
                 VerifyWithCamera = m.Bool("verify_with_camera") ?? true,
             };
-            if (c.AcknowledgeWithin > c.FixWithin) m.Error(m.Get("acknowledge_within")!, "acknowledge_within", "is longer than fix_within");
+            if (c.AcknowledgeWithin > c.FixWithin)
+            {
+                // Only fix_within may be written: then it is the default acknowledge_within that does not fit.
+                if (m.Get("acknowledge_within") is { } acknowledge) m.Error(acknowledge, "acknowledge_within", "is longer than fix_within");
+                else m.Error(m.Get("fix_within")!, "fix_within", $"is shorter than the default acknowledge_within ({c.AcknowledgeWithin.TotalHours:0} h): set acknowledge_within too");
+            }
             m.Finish();
             if (id is null) continue;
             if (list.Any(x => x.Id == id)) m.Error(m.Node, "id", $"category '{id}' is defined twice");

@@ -49,6 +49,20 @@ public class ConfigLoaderTests
         _ = new CameraRuleEngine(camera, config, ModelLabels.Coco80, new SignalBoard(config.Signals));
     }
 
+    [Theory]
+    [InlineData("    fix_within: 4h\n", "fix_within", "shorter than the default acknowledge_within (8 h)")]
+    [InlineData("    acknowledge_within: 6h\n    fix_within: 4h\n", "acknowledge_within", "longer than fix_within")]
+    public void Parse_CategoryToBeAcknowledgedAfterItIsDueToBeFixed_IsRefused_NamingTheField(string times, string field, string says)
+    {
+        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Parse("categories:\n  - id: waste\n" + times, "cams.yaml"));
+
+        // The other error is the missing cameras list.
+        var error = Assert.Single(ex.Errors, e => e.Field.StartsWith("categories", StringComparison.Ordinal));
+
+        Assert.Equal(field, error.Field.Split('.')[^1]);
+        Assert.Contains(says, error.Message);
+    }
+
     [Fact]
     public void Parse_UnknownKey_NamesFileLineAndField()
     {
