@@ -124,9 +124,6 @@ public sealed class CameraRuntime
     /// <summary>The rules observer rebuilt its engine with the geometry of <paramref name="version"/>.</summary>
     public void GeometryApplied(int version) => Volatile.Write(ref _appliedVersion, version);
 
-    /// <summary>Someone asked for the live view: keep producing frames for the watch window.</summary>
-    public void Watch() => _live.Watch();
-
     /// <summary>
     /// Called by the camera loop on each frame: true when someone watches and the last live frame is old enough.
     /// When nobody watches any more, the kept frame is dropped here.

@@ -351,6 +351,10 @@ public sealed class ReportTests
         var op = await server.StaffAsync(Roles.Operator);
         var view = await op.GetFromJsonAsync<JsonElement>($"/api/cases/{caseId}", Web);
         Assert.Equal("acknowledge", view.GetProperty("breach").GetString());
+        // A change's answer (and its live push, the same view) says so too, not only a fresh read.
+        var assigned = await op.PostAsJsonAsync($"/api/cases/{caseId}/assign", new { userName = (string?)null, version = view.GetProperty("version").GetInt32() });
+        Assert.Equal(HttpStatusCode.OK, assigned.StatusCode);
+        Assert.Equal("acknowledge", (await assigned.Content.ReadFromJsonAsync<JsonElement>(Web)).GetProperty("breach").GetString());
     }
 
     [Fact]

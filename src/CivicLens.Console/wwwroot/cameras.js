@@ -255,7 +255,7 @@ async function renderEditor(root, id, ctx) {
 
   function draw() {
     drawList();
-    while (canvas.firstChild) canvas.removeChild(canvas.firstChild);
+    clear(canvas);
     canvas.append(svg('rect', { x: 0, y: 0, width: W, height: H, class: 'frame-outline' }));
     // Every other zone and line, faint, for orientation.
     for (const z of doc.zones) {

@@ -56,10 +56,10 @@ public sealed class Polygon
         return MathF.Sqrt(best);
     }
 
-    /// <summary>True when two non-adjacent edges cross (such a polygon is rejected by configuration).</summary>
-    public bool IsSelfIntersecting() => FirstCrossingEdge() is not null;
-
-    /// <summary>The index of the first edge (from point i to i+1) that crosses a non-adjacent edge, or null when none does.</summary>
+    /// <summary>
+    /// The index of the first edge (from point i to i+1) that crosses a non-adjacent edge, or null when none does
+    /// (a self-crossing polygon is rejected by configuration and by the zone editor).
+    /// </summary>
     public int? FirstCrossingEdge()
     {
         var n = Points.Count;
@@ -78,7 +78,7 @@ public sealed class Polygon
     }
 
     /// <summary>Whether two segments cross properly (touching ends and collinear overlaps do not count).</summary>
-    public static bool SegmentsCross(PointF p1, PointF p2, PointF q1, PointF q2)
+    private static bool SegmentsCross(PointF p1, PointF p2, PointF q1, PointF q2)
     {
         static float Cross(PointF o, PointF a, PointF b) => (a.X - o.X) * (b.Y - o.Y) - (a.Y - o.Y) * (b.X - o.X);
         var d1 = Cross(q1, q2, p1);

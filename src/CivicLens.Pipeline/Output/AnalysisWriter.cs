@@ -223,7 +223,7 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
             using var sceneJpeg = scene ? new MemoryStream(64 * 1024) : null;
             try
             {
-                if (_snapshots.TryRender(analysis.Frame, _redactionBoxes, [], liveJpeg, sceneJpeg))
+                if (_snapshots.TryRender(analysis.Frame, _redactionBoxes, liveJpeg, sceneJpeg))
                 {
                     if (liveJpeg is not null) runtime.Publish(liveJpeg.ToArray());
                     if (sceneJpeg is not null) runtime.PublishScene(sceneJpeg.ToArray());

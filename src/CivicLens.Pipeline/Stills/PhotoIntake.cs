@@ -278,8 +278,7 @@ public sealed partial class PhotoIntake : IDisposable
         catch (StillImageRejectedException ex)
         {
             // The structure was sound, so what the decoder refuses is damaged image data (or, rarely, a cut it saw first).
-            var truncated = ex.Message.Contains("truncated", StringComparison.OrdinalIgnoreCase);
-            throw truncated
+            throw ex.Truncated
                 ? new PhotoRejectedException(PhotoRejection.Truncated, "The photo is incomplete; the upload may have been cut off. Please send it again.", ex)
                 : new PhotoRejectedException(PhotoRejection.NotAnImage, "The photo's image data is damaged, so it cannot be read. Please send the photo again as a JPEG.", ex);
         }

@@ -58,7 +58,7 @@ internal static class StillDecoder
             case SKCodecResult.Success:
                 break;
             case SKCodecResult.IncompleteInput:
-                throw new StillImageRejectedException("The image is truncated (its data ends before the last row).");
+                throw new StillImageRejectedException("The image is truncated (its data ends before the last row).") { Truncated = true };
             case SKCodecResult.ErrorInInput or SKCodecResult.InvalidInput:
                 throw new StillImageRejectedException($"The image data is corrupt ({result}).");
             default:

@@ -24,4 +24,7 @@ public sealed class StillImageRejectedException : StillRedactionException
     public StillImageRejectedException(string message, Exception inner) : base(message, inner) { }
 
     public StillImageRejectedException() { }
+
+    /// <summary>The image's data ends early (an upload cut off), as opposed to data that is damaged.</summary>
+    public bool Truncated { get; init; }
 }

@@ -251,7 +251,7 @@ public sealed class StillRedactor : IDisposable
         }
         catch (StillImageRejectedException ex)
         {
-            throw new StillImageRejectedException($"{name}: {ex.Message}", ex);
+            throw new StillImageRejectedException($"{name}: {ex.Message}", ex) { Truncated = ex.Truncated };
         }
         catch (StillRedactionException ex)
         {

@@ -46,12 +46,12 @@ public sealed partial class SnapshotWriter
 
     /// <summary>
     /// Redacts a copy of <paramref name="frame"/> exactly as a stored snapshot is redacted and encodes it as JPEG, in
-    /// memory, never touching disk: into <paramref name="live"/> (the live view, annotated) and/or into
+    /// memory, never touching disk: into <paramref name="live"/> (the live view) and/or into
     /// <paramref name="scene"/> (the zone editor's scene: the same, then every detected box filled whole with flat
     /// grey, so what is left is the street, not who or what was on it). One copy and one redaction serve both.
     /// False when redaction failed (nothing was written; counted as a dropped snapshot).
     /// </summary>
-    public bool TryRender(Frame frame, IReadOnlyList<Detection> detections, IReadOnlyList<SnapshotAnnotation> annotations, Stream? live, Stream? scene = null)
+    public bool TryRender(Frame frame, IReadOnlyList<Detection> detections, Stream? live, Stream? scene = null)
     {
         ArgumentNullException.ThrowIfNull(frame);
         ArgumentNullException.ThrowIfNull(detections);
@@ -62,7 +62,7 @@ public sealed partial class SnapshotWriter
         try
         {
             if (!TryRedactCopy(frame, detections, rgb, rgba)) return false;
-            if (live is not null) Encode(rgba, w, h, annotations, live);
+            if (live is not null) Encode(rgba, w, h, [], live);
             if (scene is not null)
             {
                 MaskWhole(rgba.AsSpan(0, w * h * 4), w, h, detections);

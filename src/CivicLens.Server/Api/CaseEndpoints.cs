@@ -65,8 +65,8 @@ public static class CaseEndpoints
     internal static IQueryable<CaseRecord> InScope(this IQueryable<CaseRecord> q, CurrentUser user) =>
         user.Areas is null ? q : q.Where(c => user.Areas.Contains(c.AreaId));
 
-    public static CaseView View(CaseRecord c, string? assignee, IReadOnlyList<CaseChangeView>? history = null, IReadOnlyList<EventMessage>? events = null,
-        DateTimeOffset? now = null)
+    /// <summary>A case as the API shows it; <paramref name="now"/> judges its SLA breach, so every answer and push carries one.</summary>
+    public static CaseView View(CaseRecord c, string? assignee, DateTimeOffset now, IReadOnlyList<CaseChangeView>? history = null, IReadOnlyList<EventMessage>? events = null)
     {
         ArgumentNullException.ThrowIfNull(c);
         DateTimeOffset? due = c.DueAt is { } d ? DateTimeOffset.FromUnixTimeMilliseconds(d) : null;
@@ -77,7 +77,7 @@ public static class CaseEndpoints
             Latitude = c.Latitude,
             Longitude = c.Longitude,
             AcknowledgeDueAt = ackDue,
-            Breach = now is { } n ? Sla.Breach(c.State, n, ackDue, due) : null,
+            Breach = Sla.Breach(c.State, now, ackDue, due),
             RouteReason = c.RouteReason,
             Verification = c.Verification,
             MergedInto = c.MergedInto,
@@ -100,7 +100,7 @@ public static class CaseEndpoints
         var rows = await q.OrderByDescending(c => c.OpenedAt).ThenByDescending(c => c.Id).Skip(skip).Take(take + 1).ToListAsync(ct);
         var next = TimeCursor.Next(rows, take, c => c.OpenedAt, at, skip);
         var names = await AssigneesAsync(db, rows, ct);
-        return TypedResults.Ok(new Page<CaseView>(rows.Select(c => View(c, c.AssigneeId is { } a ? names.GetValueOrDefault(a) : null, now: time.GetUtcNow())).ToList(), next));
+        return TypedResults.Ok(new Page<CaseView>(rows.Select(c => View(c, c.AssigneeId is { } a ? names.GetValueOrDefault(a) : null, time.GetUtcNow())).ToList(), next));
     }
 
     private static async Task<Dictionary<long, string>> AssigneesAsync(CivicLensDb db, List<CaseRecord> rows, CancellationToken ct)
@@ -120,9 +120,9 @@ public static class CaseEndpoints
         var reports = await db.Reports.AsNoTracking().Include(r => r.Photos).Where(r => r.CaseId == id).OrderBy(r => r.SubmittedAt).Take(200).ToListAsync(ct);
         var names = await AssigneesAsync(db, [c], ct);
         await audit.RecordAsync("case.view", "ok", "case:" + id);
-        return TypedResults.Ok(View(c, c.AssigneeId is { } a ? names.GetValueOrDefault(a) : null,
+        return TypedResults.Ok(View(c, c.AssigneeId is { } a ? names.GetValueOrDefault(a) : null, time.GetUtcNow(),
             c.History.OrderBy(h => h.At).ThenBy(h => h.Id).Select(h => new CaseChangeView(DateTimeOffset.FromUnixTimeMilliseconds(h.At), h.Actor, h.Change)).ToList(),
-            events.Select(EventMessage.From).ToList(), time.GetUtcNow()) with
+            events.Select(EventMessage.From).ToList()) with
         { Reports = reports.Select(Reports.ReportView.From).ToList() });
     }
 
@@ -168,7 +168,7 @@ public static class CaseEndpoints
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         await audit.RecordAsync("case.open", "ok", "case:" + c.Id, $"from event {e.Id}");
-        var view = View(c, null, now: now);
+        var view = View(c, null, now);
         await live.CaseAsync(c.AreaId, view);
         return TypedResults.Ok(view);
     }
@@ -214,14 +214,14 @@ public static class CaseEndpoints
             db.CaseChanges.Add(new CaseChange { CaseId = c.Id, At = ms, Actor = user.Name, Change = "closed without camera confirmation" });
         }
 
-        var result = await CommitAsync(db, c, "case.transition", $"{from} -> {body.State}", audit, live, ct);
-        if (c.Verification == CaseVerifier.Awaiting && result.Result is Ok<CaseView>) await verifier.CheckNowAsync(c.Id, ct);
+        var result = await CommitAsync(db, c, "case.transition", $"{from} -> {body.State}", audit, live, now, ct);
+        if (result.Result is Ok<CaseView>) await verifier.CheckNowAsync(c, ct);
         return result;
     }
 
     /// <summary>Saves a case change (refused if someone else saved first), audits it and tells the live feed.</summary>
     private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> CommitAsync(CivicLensDb db, CaseRecord c, string action, string detail, Auditor audit,
-        LiveNotifier live, CancellationToken ct)
+        LiveNotifier live, DateTimeOffset now, CancellationToken ct)
     {
         try
         {
@@ -234,7 +234,7 @@ public static class CaseEndpoints
 
         await audit.RecordAsync(action, "ok", "case:" + c.Id, detail);
         var names = await AssigneesAsync(db, [c], ct);
-        var view = View(c, c.AssigneeId is { } a ? names.GetValueOrDefault(a) : null);
+        var view = View(c, c.AssigneeId is { } a ? names.GetValueOrDefault(a) : null, now);
         await live.CaseAsync(c.AreaId, view);
         return TypedResults.Ok(view);
     }
@@ -257,6 +257,6 @@ public static class CaseEndpoints
         c.AssigneeId = assignee?.Id;
         c.Version++;
         db.CaseChanges.Add(new CaseChange { CaseId = c.Id, At = time.GetUtcNow().ToUnixTimeMilliseconds(), Actor = user.Name, Change = assignee is null ? "unassigned" : $"assigned to {assignee.UserName}" });
-        return await CommitAsync(db, c, "case.assign", assignee?.UserName ?? "nobody", audit, live, ct);
+        return await CommitAsync(db, c, "case.assign", assignee?.UserName ?? "nobody", audit, live, time.GetUtcNow(), ct);
     }
 }

@@ -189,8 +189,7 @@ public static class MapEndpoints
 
         if (state is null or "cases")
         {
-            var cases = db.Cases.AsNoTracking().Where(c => c.State != "closed");
-            if (user.Areas is not null) cases = cases.Where(c => user.Areas.Contains(c.AreaId));
+            var cases = db.Cases.AsNoTracking().InScope(user).Where(c => c.State != "closed");
             if (category is not null) cases = cases.Where(c => c.Category == category);
             if (department is not null) cases = cases.Where(c => c.DepartmentId == department);
             if (from is { } f) cases = cases.Where(c => c.OpenedAt >= f.ToUnixTimeMilliseconds());

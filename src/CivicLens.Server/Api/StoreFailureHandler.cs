@@ -26,12 +26,12 @@ public static partial class StoreFailureHandler
         {
             var health = context.RequestServices.GetRequiredService<StoreHealth>();
             var wasAvailable = health.StoreAvailable;
-            health.StoreUnreachable(error);
+            var full = health.StoreUnreachable(error);
             // Once per outage, not once per refused request: a node retrying every few seconds would flood the log.
             if (wasAvailable) LogStoreDown(Logger(context), context.Request.Path, health.StoreProblem, error);
             status = StatusCodes.Status503ServiceUnavailable;
             title = "Service unavailable";
-            detail = health.IsFull(error) ? "Storage is full; the write was not made. Try again later." : "The store is unavailable; nothing was changed. Try again shortly.";
+            detail = full ? "Storage is full; the write was not made. Try again later." : "The store is unavailable; nothing was changed. Try again shortly.";
             context.Response.Headers.RetryAfter = "5";
         }
         else

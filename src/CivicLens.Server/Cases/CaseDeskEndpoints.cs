@@ -92,8 +92,9 @@ public static class CaseDeskEndpoints
         }
 
         await audit.RecordAsync("case.merge", "ok", "case:" + id, $"into case {into.Id}");
-        var view = CaseEndpoints.View(into, null);
-        await live.CaseAsync(c.AreaId, CaseEndpoints.View(c, null));
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(now);
+        var view = CaseEndpoints.View(into, null, at);
+        await live.CaseAsync(c.AreaId, CaseEndpoints.View(c, null, at));
         await live.CaseAsync(into.AreaId, view);
         return TypedResults.Ok(view);
     }

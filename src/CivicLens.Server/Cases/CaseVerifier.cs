@@ -57,18 +57,22 @@ public sealed class CaseVerifier(CivicLensConfig config, CaseDesk desk, IDbConte
     }
 
     /// <summary>Right after a case is marked fixed: a change the camera has already seen clear confirms it now.</summary>
-    public async Task CheckNowAsync(long caseId, CancellationToken ct)
+    /// <summary>
+    /// Right after a case was marked fixed: the zone may already be clear. <paramref name="c"/> is the caller's
+    /// just-saved case; <see cref="ConfirmAsync"/> re-reads it, so a change made meanwhile still wins.
+    /// </summary>
+    public async Task CheckNowAsync(CaseRecord c, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(c);
+        if (c.Verification != Awaiting || c.State != CaseStates.Fixed) return;
         EventRecord? last;
         await using (var db = await dbs.CreateDbContextAsync(ct))
         {
-            var c = await db.Cases.AsNoTracking().FirstOrDefaultAsync(x => x.Id == caseId && x.Verification == Awaiting && x.State == CaseStates.Fixed, ct);
-            if (c is null) return;
             last = await db.Events.AsNoTracking().Where(e => e.Kind == SceneChange && e.CameraId == c.VerifyCameraId && e.Zone == c.VerifyZone && e.At >= c.OpenedAt)
                 .OrderByDescending(e => e.At).FirstOrDefaultAsync(ct);
         }
 
-        if (last is { Phase: "end" }) await ConfirmAsync(caseId, last, ct);
+        if (last is { Phase: "end" }) await ConfirmAsync(c.Id, last, ct);
     }
 
     /// <summary>Closes one case on its own context: an operator's concurrent change to one case leaves the others to confirm.</summary>
@@ -101,6 +105,6 @@ public sealed class CaseVerifier(CivicLensConfig config, CaseDesk desk, IDbConte
         }
 
         await audit.AppendAsync(new AuditEntry("system", "case.verify", "ok", "case:" + c.Id, $"camera {e.CameraId}, zone {e.Zone}"), CancellationToken.None);
-        await live.CaseAsync(c.AreaId, Api.CaseEndpoints.View(c, null));
+        await live.CaseAsync(c.AreaId, Api.CaseEndpoints.View(c, null, time.GetUtcNow()));
     }
 }

@@ -76,7 +76,7 @@ public sealed partial class SlaWatch(IDbContextFactory<CivicLensDb> dbs, CaseDes
         foreach (var c in due.Where(c => c.EscalatedAt == ms))
         {
             await audit.AppendAsync(new AuditEntry("system", "case.escalate", "ok", "case:" + c.Id, c.EscalatedFor), CancellationToken.None);
-            await live.CaseAsync(c.AreaId, Api.CaseEndpoints.View(c, null, now: now));
+            await live.CaseAsync(c.AreaId, Api.CaseEndpoints.View(c, null, now));
         }
 
         return n;

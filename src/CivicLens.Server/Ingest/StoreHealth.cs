@@ -30,7 +30,13 @@ public sealed class StoreHealth
 
     public void StoreReachable() => _storeProblem = null;
 
-    public void StoreUnreachable(Exception ex) => _storeProblem = IsFull(ex) ? "the database disk is full" : "the database is unreachable";
+    /// <summary>Records the outage and why; returns whether it is a full disk (judged once, so answer and alarm agree).</summary>
+    public bool StoreUnreachable(Exception ex)
+    {
+        var full = IsFull(ex);
+        _storeProblem = full ? "the database disk is full" : "the database is unreachable";
+        return full;
+    }
 
     /// <summary>Errors that mean "the database cannot take this now" (gone, full, busy), not a bug.</summary>
     public static bool IsStoreFailure(Exception ex) =>
@@ -38,7 +44,7 @@ public sealed class StoreHealth
         || ex.InnerException is DbException;
 
     /// <summary><see cref="IsDiskFull"/>, or a SQLite I/O error while the database's disk has (almost) no space left.</summary>
-    public bool IsFull(Exception ex)
+    private bool IsFull(Exception ex)
     {
         if (IsDiskFull(ex)) return true;
         if (_sqliteFolder is null || Cause<SqliteException>(ex) is not { SqliteErrorCode: 10 or 14 }) return false;

@@ -222,7 +222,8 @@ public static class Open311Endpoints
             .OrderByDescending(r => r.SubmittedAt).ThenByDescending(r => r.Id).ToListAsync(ct);
         var caseIds = reports.Where(r => r.CaseId is not null).Select(r => r.CaseId!.Value).Distinct().ToList();
         var cases = await db.Cases.AsNoTracking().Include(c => c.History).Where(c => caseIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, ct);
-        var rows = reports.Select(r => RequestFields(r, r.CaseId is { } c ? cases.GetValueOrDefault(c) : null, desk, full, request));
+        var publicBase = PublicAddress.Of(request);
+        var rows = reports.Select(r => RequestFields(r, r.CaseId is { } c ? cases.GetValueOrDefault(c) : null, desk, full, publicBase));
         return Doc(format, GeoReport.Write(format, "service_requests", "request", rows));
     }
 
@@ -236,7 +237,7 @@ public static class Open311Endpoints
         var r = await db.Reports.AsNoTracking().Include(x => x.Photos).FirstOrDefaultAsync(x => x.Id == rid, ct);
         if (r is null) return Error(format, 404, $"no service request '{id}'");
         var c = await db.Cases.AsNoTracking().Include(x => x.History).FirstOrDefaultAsync(x => x.Id == r.CaseId, ct);
-        return Doc(format, GeoReport.Write(format, "service_requests", "request", [RequestFields(r, c, desk, full, request)]));
+        return Doc(format, GeoReport.Write(format, "service_requests", "request", [RequestFields(r, c, desk, full, PublicAddress.Of(request))]));
     }
 
     private static async Task<IResult> GetTokenAsync(string token, string format, IDbContextFactory<CivicLensDb> dbs, CancellationToken ct)
@@ -254,12 +255,12 @@ public static class Open311Endpoints
     /// <summary>GeoReport has two states: a fixed problem is closed for the public.</summary>
     private static string GeoStatus(string? state) => state is CaseStates.Fixed or CaseStates.Closed ? "closed" : "open";
 
-    private static IReadOnlyList<KeyValuePair<string, object?>> RequestFields(ReportRecord r, CaseRecord? c, CaseDesk desk, bool full, HttpRequest request)
+    private static IReadOnlyList<KeyValuePair<string, object?>> RequestFields(ReportRecord r, CaseRecord? c, CaseDesk desk, bool full, string publicBase)
     {
         var updated = c?.History.Count > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(c.History.Max(h => h.At)) : DateTimeOffset.FromUnixTimeMilliseconds(r.SubmittedAt);
         var lat = full ? r.Latitude : Math.Round(r.Latitude, 3);
         var lon = full ? r.Longitude : Math.Round(r.Longitude, 3);
-        var media = full && r.Photos.Count > 0 ? $"{PublicAddress.Of(request)}/api/reports/{r.Id}/photos/{r.Photos.OrderBy(p => p.Id).First().Id}" : null;
+        var media = full && r.Photos.Count > 0 ? $"{publicBase}/api/reports/{r.Id}/photos/{r.Photos.OrderBy(p => p.Id).First().Id}" : null;
         return
         [
             new("service_request_id", r.Id.ToString(CultureInfo.InvariantCulture)),

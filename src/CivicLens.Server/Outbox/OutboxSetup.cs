@@ -51,16 +51,15 @@ public static class OutboxSetup
     /// <summary>One email channel per department with an email delivery (one SMTP connection for all), one Open311 channel per forwarding department.</summary>
     private static void AddDepartmentChannels(this IServiceCollection s, ServerOptions options)
     {
+        // Without a mail server no email channel runs: the departments' notices stay queued until one is configured.
         if (options.Smtp is { } smtp)
         {
             s.TryAddSingleton(sp => new SmtpSender(smtp, sp.GetRequiredService<IOptions<OutboxOptions>>().Value.DeliveryTimeout, sp.GetRequiredService<ILogger<SmtpSender>>()));
-        }
-
-        // Without a mail server no email channel runs: the departments' notices stay queued until one is configured.
-        foreach (var email in options.DepartmentDeliveries.Where(d => d.Kind == DeliveryKinds.Email && options.Smtp is not null).GroupBy(d => d.Department, StringComparer.Ordinal))
-        {
-            var to = email.Select(d => MimeKit.MailboxAddress.Parse(d.Target)).DistinctBy(a => a.Address, StringComparer.OrdinalIgnoreCase).ToList();
-            s.AddSingleton<IOutboxChannel>(sp => new EmailChannel(email.Key, to, sp.GetRequiredService<SmtpSender>(), sp.GetRequiredService<TimeProvider>()));
+            foreach (var email in options.DepartmentDeliveries.Where(d => d.Kind == DeliveryKinds.Email).GroupBy(d => d.Department, StringComparer.Ordinal))
+            {
+                var to = email.Select(d => MimeKit.MailboxAddress.Parse(d.Target)).DistinctBy(a => a.Address, StringComparer.OrdinalIgnoreCase).ToList();
+                s.AddSingleton<IOutboxChannel>(sp => new EmailChannel(email.Key, to, sp.GetRequiredService<SmtpSender>(), sp.GetRequiredService<TimeProvider>()));
+            }
         }
 
         var forwards = options.DepartmentDeliveries.Where(d => d.Kind == DeliveryKinds.Open311).ToList();

@@ -55,7 +55,7 @@ public class SnapshotWriterTests
         var car = new Detection(new BoxF(100, 80, 50, 30), 2, 0.8f);
         using var jpeg = new MemoryStream();
 
-        Assert.True(writer.TryRender(frame, [person, car], [], live: null, scene: jpeg));
+        Assert.True(writer.TryRender(frame, [person, car], live: null, scene: jpeg));
 
         using var decoded = SKBitmap.Decode(jpeg.ToArray());
         Assert.Equal((160, 120), (decoded.Width, decoded.Height));

@@ -14,13 +14,22 @@ function key() {
 }
 
 // ---- the offline queue (IndexedDB) ----
+// One connection for the page, opened on first use; opened again only if it failed or the browser closed it.
+let connection = null;
 function db() {
-  return new Promise((resolve, reject) => {
+  connection ??= new Promise((resolve, reject) => {
     const open = indexedDB.open('civiclens-report', 1);
     open.onupgradeneeded = () => open.result.createObjectStore('queue', { keyPath: 'key' });
-    open.onsuccess = () => resolve(open.result);
+    open.onsuccess = () => {
+      open.result.onclose = () => { connection = null; };
+      resolve(open.result);
+    };
     open.onerror = () => reject(open.error);
+  }).catch((e) => {
+    connection = null;
+    throw e;
   });
+  return connection;
 }
 
 async function store(mode, fn) {
