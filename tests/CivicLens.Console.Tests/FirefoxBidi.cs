@@ -110,17 +110,10 @@ public sealed class FirefoxBidi : IAsyncDisposable
     }
 
     /// <summary>Waits until <paramref name="condition"/> (a script expression) is true in the page.</summary>
-    public async Task WaitForAsync(string condition, TimeSpan timeout, string what)
-    {
-        var until = Stopwatch.StartNew();
-        while (true)
-        {
-            var value = await EvaluateAsync($"(() => {{ try {{ return !!({condition}); }} catch {{ return false; }} }})()");
-            if (value.GetProperty("value").GetBoolean()) return;
-            if (until.Elapsed > timeout) throw new TimeoutException($"Firefox: {what} did not happen within {timeout.TotalSeconds:0} s");
-            await Task.Delay(250);
-        }
-    }
+    public Task WaitForAsync(string condition, TimeSpan timeout, string what) =>
+        Eventually.TrueAsync(
+            async () => (await EvaluateAsync($"(() => {{ try {{ return !!({condition}); }} catch {{ return false; }} }})()")).GetProperty("value").GetBoolean(),
+            timeout, "Firefox: " + what);
 
     private async Task<JsonElement> CommandAsync(string method, JsonObject parameters)
     {

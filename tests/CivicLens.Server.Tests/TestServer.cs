@@ -111,7 +111,7 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>A valid code the server has not seen yet (codes are single-use; a window allows one step ahead).</summary>
     public string NextCode(string user, string base32Secret)
     {
-        var secret = FromBase32(base32Secret);
+        var secret = Base32.Decode(base32Secret);
         var now = Totp.StepAt(Service<TimeProvider>().GetUtcNow());
         var step = _lastStep.TryGetValue(user, out var last) && last >= now ? last + 1 : now;
         if (step > now + 1) throw new InvalidOperationException($"{user} logged in more than twice in one 30 s step; reuse the client.");
@@ -147,8 +147,6 @@ public sealed class TestServer : IAsyncDisposable
         created.EnsureSuccessStatusCode();
         return (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
     }
-
-    public static byte[] FromBase32(string s) => Base32.Decode(s);
 
     public async ValueTask DisposeAsync()
     {

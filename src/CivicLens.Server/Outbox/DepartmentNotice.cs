@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using CivicLens.Storage.Entities;
 
 namespace CivicLens.Server.Outbox;
@@ -31,4 +34,32 @@ public sealed record DepartmentNotice(
     DateTimeOffset? DueAt,
     string? PhotoUrl,
     string? CaseUrl,
-    string? Reason);
+    string? Reason)
+{
+    // Derived for the channels' text, not part of the payload (webhook receivers get the fields above only).
+
+    /// <summary>The site and area by name ("Plaza, Campus"), or the area alone.</summary>
+    [JsonIgnore]
+    public string Place => Site is { Length: > 0 } site ? $"{site}, {Area}" : Area;
+
+    /// <summary>The pin, when the case has one that is a real position.</summary>
+    [JsonIgnore]
+    public (double Latitude, double Longitude)? Pin =>
+        Latitude is { } lat && Longitude is { } lon && double.IsFinite(lat) && double.IsFinite(lon) ? (lat, lon) : null;
+
+    /// <summary>A time as every channel writes it for people ("2026-11-23 14:05 UTC+00:00").</summary>
+    public static string Time(DateTimeOffset t) => t.ToString("yyyy-MM-dd HH:mm 'UTC'zzz", CultureInfo.InvariantCulture);
+
+    /// <summary>An outbox row's payload as a notice, or null when it is not one (a channel fails the row, never throws).</summary>
+    public static DepartmentNotice? Parse(string payload)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<DepartmentNotice>(payload, JsonSerializerOptions.Web) is { Id: var id, Title: not null, CategoryName: not null } n && id != Guid.Empty ? n : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -41,21 +41,9 @@ public sealed class EmailChannel : IOutboxChannel
     public async Task<DeliveryResult> DeliverAsync(OutboxMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (Parse(message.Payload) is not { } notice) return DeliveryResult.Failed("payload is not a department notice", channelDown: false);
+        if (DepartmentNotice.Parse(message.Payload) is not { } notice) return DeliveryResult.Failed("payload is not a department notice", channelDown: false);
         using var mail = Compose(notice, _sender.From, _to, _time.GetUtcNow());
         return await _sender.SendAsync(mail, cancellationToken);
-    }
-
-    internal static DepartmentNotice? Parse(string payload)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<DepartmentNotice>(payload, JsonSerializerOptions.Web) is { Id: var id, Title: not null, CategoryName: not null } n && id != Guid.Empty ? n : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 
     /// <summary>The message for a notice. Its headers carry the case, never anything about who reported it.</summary>
@@ -110,10 +98,10 @@ public sealed class EmailChannel : IOutboxChannel
             (null, $"{Lead(n)} for {n.DepartmentName}: {n.CategoryName}, {n.Title} (case {n.CaseId.ToString(CultureInfo.InvariantCulture)})"),
         };
         if (!string.IsNullOrWhiteSpace(n.Description)) lines.Add(("What", n.Description.Trim()));
-        lines.Add(("Where", n.Site is { Length: > 0 } site ? $"{site}, {n.Area}" : n.Area));
+        lines.Add(("Where", n.Place));
         if (MapLink(n) is { } map) lines.Add(("Map", map));
-        lines.Add(("Reported", Time(n.At)));
-        if (n.DueAt is { } due) lines.Add(("Due by", Time(due)));
+        lines.Add(("Reported", DepartmentNotice.Time(n.At)));
+        if (n.DueAt is { } due) lines.Add(("Due by", DepartmentNotice.Time(due)));
         if (!string.IsNullOrWhiteSpace(n.Reason)) lines.Add(("Why you", n.Reason.Trim()));
         if (CaseLink(n) is { } link) lines.Add(("Open the case", link));
         return lines;
@@ -156,7 +144,7 @@ public sealed class EmailChannel : IOutboxChannel
 
     private static string? MapLink(DepartmentNotice n)
     {
-        if (n.Latitude is not { } lat || n.Longitude is not { } lon || !double.IsFinite(lat) || !double.IsFinite(lon)) return null;
+        if (n.Pin is not var (lat, lon)) return null;
         var la = lat.ToString("0.######", CultureInfo.InvariantCulture);
         var lo = lon.ToString("0.######", CultureInfo.InvariantCulture);
         return $"https://www.openstreetmap.org/?mlat={la}&mlon={lo}#map=19/{la}/{lo}";
@@ -164,8 +152,6 @@ public sealed class EmailChannel : IOutboxChannel
 
     private static string? CaseLink(DepartmentNotice n) =>
         Uri.TryCreate(n.CaseUrl, UriKind.Absolute, out var u) && u.Scheme is "https" or "http" ? u.AbsoluteUri : null;
-
-    private static string Time(DateTimeOffset t) => t.ToString("yyyy-MM-dd HH:mm 'UTC'zzz", CultureInfo.InvariantCulture);
 
     private static string OneLine(string text)
     {

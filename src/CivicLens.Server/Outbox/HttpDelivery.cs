@@ -3,6 +3,9 @@ namespace CivicLens.Server.Outbox;
 /// <summary>How an HTTP channel's answer or failure becomes a <see cref="DeliveryResult"/> (webhooks, Open311 forwarding).</summary>
 internal static class HttpDelivery
 {
+    /// <summary>The one HTTP client of the outbox's HTTP channels (registered by <see cref="OutboxSetup"/>).</summary>
+    public const string ClientName = "civiclens-outbox";
+
     /// <summary>408, 429 and 5xx say "not now" about the receiver as a whole; another 4xx is about this message.</summary>
     public static bool ChannelDown(int status) => status is 408 or 429 or >= 500;
 

@@ -19,7 +19,6 @@ namespace CivicLens.Server.Outbox;
 /// </remarks>
 public sealed partial class Open311ForwardChannel : IOutboxChannel
 {
-    public const string HttpClientName = "civiclens-open311";
     private const int MaxDescription = 4000;
     private static readonly string[] AcceptanceFields = ["service_request_id", "token"];
 
@@ -64,7 +63,7 @@ public sealed partial class Open311ForwardChannel : IOutboxChannel
             new("api_key", apiKey),
             new("service_code", serviceCode ?? notice.Category),
         };
-        if (notice.Latitude is { } lat && notice.Longitude is { } lon && double.IsFinite(lat) && double.IsFinite(lon))
+        if (notice.Pin is var (lat, lon))
         {
             form.Add(new("lat", lat.ToString("0.#######", CultureInfo.InvariantCulture)));
             form.Add(new("long", lon.ToString("0.#######", CultureInfo.InvariantCulture)));
@@ -72,7 +71,7 @@ public sealed partial class Open311ForwardChannel : IOutboxChannel
         else
         {
             // GeoReport wants a place: without a pin, the site and area by name.
-            form.Add(new("address_string", notice.Site is { Length: > 0 } site ? $"{site}, {notice.Area}" : notice.Area));
+            form.Add(new("address_string", notice.Place));
         }
 
         form.Add(new("description", Description(notice)));
@@ -82,14 +81,14 @@ public sealed partial class Open311ForwardChannel : IOutboxChannel
     public async Task<DeliveryResult> DeliverAsync(OutboxMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (EmailChannel.Parse(message.Payload) is not { } notice) return DeliveryResult.Failed("payload is not a department notice", channelDown: false);
+        if (DepartmentNotice.Parse(message.Payload) is not { } notice) return DeliveryResult.Failed("payload is not a department notice", channelDown: false);
         using var request = new HttpRequestMessage(HttpMethod.Post, _endpoint);
         request.Content = new FormUrlEncodedContent(Form(notice, _serviceCode, _apiKey));
         request.Headers.Accept.ParseAdd("application/json");
         try
         {
             // The client's timeout (DeliveryTimeout) covers connect, send and the whole answer.
-            using var client = _http.CreateClient(HttpClientName);
+            using var client = _http.CreateClient(HttpDelivery.ClientName);
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
             var status = (int)response.StatusCode;
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -118,7 +117,7 @@ public sealed partial class Open311ForwardChannel : IOutboxChannel
         var text = new StringBuilder(n.Title.Trim());
         if (!string.IsNullOrWhiteSpace(n.Description)) text.Append("\n\n").Append(n.Description.Trim());
         text.Append("\n\nCivicLens case ").Append(n.CaseId.ToString(CultureInfo.InvariantCulture)).Append(" (").Append(n.CategoryName).Append(')');
-        if (n.DueAt is { } due) text.Append(", due by ").Append(due.ToString("yyyy-MM-dd HH:mm 'UTC'zzz", CultureInfo.InvariantCulture));
+        if (n.DueAt is { } due) text.Append(", due by ").Append(DepartmentNotice.Time(due));
         var s = text.ToString();
         return s.Length <= MaxDescription ? s : s[..MaxDescription];
     }

@@ -21,12 +21,14 @@ public static class OutboxSetup
         s.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OutboxOptions>, OutboxOptionsValidator>());
         s.TryAddSingleton<OutboxStatus>();
 
-        if (options.Webhooks.Count > 0)
+        if (options.Webhooks.Count > 0 || options.DepartmentDeliveries.Any(d => d.Kind == DeliveryKinds.Open311))
         {
             // Our own log lines name the target; the factory's default ones would log its URL (which may carry a token).
-            s.AddHttpClient(WebhookChannel.HttpClientName, (sp, c) =>
+            // Only Open311 forwarding reads an answer's body (webhooks stop at the headers): 64 KB of it at most.
+            s.AddHttpClient(HttpDelivery.ClientName, (sp, c) =>
                 {
                     c.Timeout = sp.GetRequiredService<IOptions<OutboxOptions>>().Value.DeliveryTimeout;
+                    c.MaxResponseContentBufferSize = 64 * 1024;
                     c.DefaultRequestHeaders.UserAgent.ParseAdd("CivicLens-Outbox/1");
                 })
                 .ConfigurePrimaryHttpMessageHandler(WebhookChannel.Handler)
@@ -62,18 +64,7 @@ public static class OutboxSetup
             }
         }
 
-        var forwards = options.DepartmentDeliveries.Where(d => d.Kind == DeliveryKinds.Open311).ToList();
-        if (forwards.Count == 0) return;
-        // Our own log lines name the department; the factory's default ones would log the URL.
-        s.AddHttpClient(Open311ForwardChannel.HttpClientName, (sp, c) =>
-            {
-                c.Timeout = sp.GetRequiredService<IOptions<OutboxOptions>>().Value.DeliveryTimeout;
-                c.MaxResponseContentBufferSize = 64 * 1024;
-                c.DefaultRequestHeaders.UserAgent.ParseAdd("CivicLens-Outbox/1");
-            })
-            .ConfigurePrimaryHttpMessageHandler(WebhookChannel.Handler)
-            .RemoveAllLoggers();
-        foreach (var f in forwards)
+        foreach (var f in options.DepartmentDeliveries.Where(d => d.Kind == DeliveryKinds.Open311))
         {
             // Read once at start (Check made sure it is set): a changed key needs a restart.
             var key = Environment.GetEnvironmentVariable(f.ApiKeyEnv!)!;

@@ -15,7 +15,6 @@ namespace CivicLens.Server.Outbox;
 /// </summary>
 public sealed class WebhookChannel : IOutboxChannel
 {
-    public const string HttpClientName = "civiclens-outbox";
     public const string EventIdHeader = "X-CivicLens-Event-Id";
     public const string TimestampHeader = "X-CivicLens-Timestamp";
     public const string SignatureHeader = "X-CivicLens-Signature";
@@ -64,7 +63,7 @@ public sealed class WebhookChannel : IOutboxChannel
         try
         {
             // The client's timeout (DeliveryTimeout) covers connect, send and the answer's headers.
-            using var client = _http.CreateClient(HttpClientName);
+            using var client = _http.CreateClient(HttpDelivery.ClientName);
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             var status = (int)response.StatusCode;
             if (status is >= 200 and < 300) return DeliveryResult.Success;
@@ -77,7 +76,7 @@ public sealed class WebhookChannel : IOutboxChannel
         }
     }
 
-    /// <summary>The HTTP client every webhook uses: no redirects, no cookies, no decompression.</summary>
+    /// <summary>The handler of the outbox's HTTP client (webhooks, Open311 forwarding): no redirects, no cookies, no decompression.</summary>
     internal static SocketsHttpHandler Handler() => new()
     {
         AllowAutoRedirect = false,
