@@ -39,7 +39,7 @@ command -v npm >/dev/null || apt_install npm
 if [[ $with_tests -eq 1 ]]; then
   # A real RTSP camera for the ingest tests (gst-rtsp-server through Debian's python3-gi); an SMTP sink for the email tests (aiosmtpd).
   apt_install python3 python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
-    gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav python3-opencv opencv-data python3-aiosmtpd
+    gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav python3-opencv opencv-data python3-aiosmtpd prometheus
   # The console's browser tests drive Debian's Chromium headless (Playwright never downloads a browser) and
   # Debian's Firefox ESR over WebDriver BiDi (Playwright's Firefox is a patched build no registry here carries).
   apt_install chromium firefox-esr

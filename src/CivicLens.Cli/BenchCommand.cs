@@ -52,6 +52,7 @@ internal static class BenchCommand
         }));
         command.Subcommands.Add(ServerBenchCommand.Ingest());
         command.Subcommands.Add(ServerBenchCommand.Api());
+        command.Subcommands.Add(RegistryBenchCommand.Create());
         return command;
     }
 

@@ -47,7 +47,7 @@ internal static class KeysCommand
         };
         var scope = new Option<string>("--scope")
         {
-            Description = "ingest (an analysis node posting events) or open311 (a 311 app filing reports as api_key)",
+            Description = "ingest (an analysis node posting events), open311 (a 311 app filing reports as api_key) or metrics (a Prometheus server scraping /metrics)",
             DefaultValueFactory = _ => ApiKeyHandler.IngestScope,
         };
         scope.AcceptOnlyFromAmong([.. ApiKeyHandler.Scopes.Keys]);
@@ -85,7 +85,7 @@ internal static class KeysCommand
             await Console.Out.WriteLineAsync(secret);
             await Console.Error.WriteLineAsync(parse.GetValue(scope) == ApiKeyHandler.Open311Scope
                 ? $"open311 API key '{keyName}' created; it is shown only this once (the 311 app sends it as api_key)"
-                : $"ingest API key '{keyName}' created; it is shown only this once (send it as 'Authorization: ApiKey <key>')");
+                : $"{parse.GetValue(scope)} API key '{keyName}' created; it is shown only this once (send it as 'Authorization: ApiKey <key>')");
             return 0;
         }));
         return new Command("api", "API keys for analysis nodes (ingest) and 311 apps (open311)") { create };

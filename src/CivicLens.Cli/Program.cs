@@ -9,6 +9,7 @@ root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(AccuracyCommand.Create());
 root.Subcommands.Add(KeysCommand.Create());
+root.Subcommands.Add(DistrictCommand.Create());
 root.Subcommands.Add(RedactCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(ServeCommand.CreateAudit());

@@ -26,7 +26,7 @@ internal static class ServeCommand
 
     public static Command Create()
     {
-        var config = new Option<string?>("--config") { Description = "District and camera configuration (YAML); its cameras run in this process" };
+        var config = new Option<string?>("--config") { Description = "District file (YAML): areas, departments, sites, routing; cameras the registry lacks are created from it" };
         var data = DataOption();
         var urls = new Option<string[]>("--urls")
         {
@@ -120,9 +120,11 @@ internal static class ServeCommand
                 return null;
             },
         };
-        var serve = new Command("serve", "Run the operations server with the configured cameras")
+        var provider = new Option<CivicLens.Inference.Detectors.ExecutionProviderKind>("--provider") { Description = "cpu, or cuda when ONNX Runtime's GPU package is installed (falls back to cpu, logged)" };
+        var detectorPath = new Option<string?>("--detector") { Description = "Another ONNX detector for the cameras (NanoDet layout; labels in PATH.json), e.g. a PPE model" };
+        var serve = new Command("serve", "Run the operations server and the registry's enabled cameras")
         {
-            config, data, urls, certificate, certificatePassword, publicUrl, postgres, adminPassword, models, fps, noPipelines, verbose, webhooks, mqtt, mqttTopic,
+            provider, detectorPath, config, data, urls, certificate, certificatePassword, publicUrl, postgres, adminPassword, models, fps, noPipelines, verbose, webhooks, mqtt, mqttTopic,
             smtp, smtpFrom, smtpSecurity, smtpUser, smtpCa, sealingKey, sealWindow, eventDays, caseDays, oidcAuthority, oidcClient, oidcSecretFile, oidcRoleMap, oidcRoleClaim, oidcAreaClaim, oidcScopes, tiles,
             trustedProxies,
         };
@@ -142,6 +144,8 @@ internal static class ServeCommand
                 CertificatePassword = parse.GetValue(certificatePassword) is { } cp ? (await File.ReadAllTextAsync(cp, ct)).Trim() : null,
                 ConfigPath = parse.GetValue(config),
                 ModelsDirectory = parse.GetValue(models),
+                DetectorPath = parse.GetValue(detectorPath),
+                ExecutionProvider = parse.GetValue(provider),
                 SampleFps = parse.GetValue(fps),
                 RunPipelines = !parse.GetValue(noPipelines),
                 AdminPassword = password,
@@ -215,18 +219,18 @@ internal static class ServeCommand
         return new Command("audit", "The audit log") { verify };
     }
 
-    private static Option<string> DataOption() => new("--data")
+    internal static Option<string> DataOption() => new("--data")
     {
         Description = "Server data folder: SQLite database, snapshots, keys (default: $CIVICLENS_HOME/server)",
         DefaultValueFactory = _ => Path.Combine(CivicLensHome.Resolve().Root, "server"),
     };
 
-    private static Option<string?> PostgresOption() => new("--postgres")
+    internal static Option<string?> PostgresOption() => new("--postgres")
     {
         Description = $"Use PostgreSQL 15+ with this Npgsql connection string (or set {PostgresVariable}; prefer the variable, it stays out of ps)",
     };
 
-    private static StorageOptions? Storage(string? postgres)
+    internal static StorageOptions? Storage(string? postgres)
     {
         postgres ??= Environment.GetEnvironmentVariable(PostgresVariable);
         return string.IsNullOrWhiteSpace(postgres) ? null : new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = postgres };

@@ -119,7 +119,7 @@ internal static class ServerBenchCommand
         }
     }
 
-    private static async Task AdminSqlAsync(string admin, string sql, CancellationToken ct)
+    internal static async Task AdminSqlAsync(string admin, string sql, CancellationToken ct)
     {
         await using var conn = new NpgsqlConnection(admin);
         await conn.OpenAsync(ct);
@@ -258,10 +258,10 @@ internal static class ServerBenchCommand
         }
     }
 
-    private sealed record LoadResult(double P50, double P99, double PerSecond);
+    internal sealed record LoadResult(double P50, double P99, double PerSecond);
 
     /// <summary>A warm-up of a tenth as many requests, then <paramref name="requests"/> timed ones, <paramref name="concurrency"/> in flight.</summary>
-    private static async Task<LoadResult> LoadAsync(HttpClient http, Func<int, string> path, int requests, int concurrency, CancellationToken ct)
+    internal static async Task<LoadResult> LoadAsync(HttpClient http, Func<int, string> path, int requests, int concurrency, CancellationToken ct)
     {
         await RunLoadAsync(http, path, Math.Max(concurrency, requests / 10), concurrency, new double[Math.Max(concurrency, requests / 10)], ct);
         var latencies = new double[requests];
@@ -383,7 +383,7 @@ internal static class ServerBenchCommand
     private static string Row(string name, double median, string unit) =>
         string.Create(CultureInfo.InvariantCulture, $"| {name} | {median:0} | {unit} |");
 
-    private static string LoadRow(string name, LoadResult r) =>
+    internal static string LoadRow(string name, LoadResult r) =>
         string.Create(CultureInfo.InvariantCulture, $"| {name} | {r.P50:0.0} | {r.P99:0.0} | {r.PerSecond:0} |");
 
     private static async Task PrintTableAsync(List<string> rows)

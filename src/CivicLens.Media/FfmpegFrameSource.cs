@@ -20,10 +20,10 @@ namespace CivicLens.Media;
 public sealed partial class FfmpegFrameSource : IFrameSource
 {
     private static readonly Meter Meter = new("CivicLens.Media");
-    private static readonly Counter<long> Decoded = Meter.CreateCounter<long>("civiclens.media.frames_decoded");
-    private static readonly Counter<long> Dropped = Meter.CreateCounter<long>("civiclens.media.frames_dropped");
-    private static readonly Counter<long> Reconnects = Meter.CreateCounter<long>("civiclens.media.reconnects");
-    private static readonly Counter<long> SizeChanges = Meter.CreateCounter<long>("civiclens.media.resolution_changes");
+    private static readonly Counter<long> Decoded = Meter.CreateCounter<long>("civiclens.media.frames_decoded", "{frame}", "Frames decoded by ffmpeg");
+    private static readonly Counter<long> Dropped = Meter.CreateCounter<long>("civiclens.media.frames_dropped", "{frame}", "Decoded frames dropped for lack of a free buffer");
+    private static readonly Counter<long> Reconnects = Meter.CreateCounter<long>("civiclens.media.reconnects", "{reconnect}", "Stream reconnects");
+    private static readonly Counter<long> SizeChanges = Meter.CreateCounter<long>("civiclens.media.resolution_changes", "{change}", "Streams whose frame size changed");
 
     private readonly FrameSourceOptions _options;
     private readonly SourceUri _uri;

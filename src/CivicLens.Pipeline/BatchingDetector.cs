@@ -15,8 +15,8 @@ namespace CivicLens.Pipeline;
 public sealed class BatchingDetector : IAsyncDisposable
 {
     private static readonly Meter Meter = new("CivicLens.Pipeline.Detection");
-    private static readonly Histogram<double> InferenceMs = Meter.CreateHistogram<double>("civiclens.detector.batch_ms", "ms");
-    private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("civiclens.detector.batch_size");
+    private static readonly Histogram<double> InferenceSeconds = Meter.CreateHistogram<double>("civiclens.detector.batch.duration", "s", "Time one detector call (one batch) took");
+    private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("civiclens.detector.batch.size", "{frame}", "Frames in one detector call");
 
     private readonly IObjectDetector _detector;
     private readonly Channel<Request> _queue;
@@ -42,6 +42,9 @@ public sealed class BatchingDetector : IAsyncDisposable
     public long FramesDetected => Interlocked.Read(ref _frames);
 
     public long Batches => Interlocked.Read(ref _batches);
+
+    /// <summary>Frames waiting for the detector now.</summary>
+    public int QueueDepth => _queue.Reader.Count;
 
     /// <summary>Time spent inside the detector (for the benchmark's detector-load figure).</summary>
     public TimeSpan BusyTime => TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks));
@@ -84,7 +87,7 @@ public sealed class BatchingDetector : IAsyncDisposable
                 Interlocked.Add(ref _busyTicks, elapsed.Ticks);
                 Interlocked.Add(ref _frames, n);
                 Interlocked.Increment(ref _batches);
-                InferenceMs.Record(elapsed.TotalMilliseconds);
+                InferenceSeconds.Record(elapsed.TotalSeconds);
                 BatchSize.Record(n);
                 for (var i = 0; i < n; i++)
                 {

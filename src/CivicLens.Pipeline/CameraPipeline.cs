@@ -29,9 +29,9 @@ public sealed record CameraPipelineOptions
 public sealed partial class CameraPipeline
 {
     private static readonly Meter Meter = new("CivicLens.Pipeline");
-    private static readonly Counter<long> FramesAnalysed = Meter.CreateCounter<long>("civiclens.pipeline.frames_analysed");
-    private static readonly Counter<long> FramesDropped = Meter.CreateCounter<long>("civiclens.pipeline.frames_dropped");
-    private static readonly Counter<long> FramesStill = Meter.CreateCounter<long>("civiclens.pipeline.frames_still");
+    private static readonly Counter<long> FramesAnalysed = Meter.CreateCounter<long>("civiclens.pipeline.frames_analysed", "{frame}", "Frames analysed by all cameras of this process");
+    private static readonly Counter<long> FramesDropped = Meter.CreateCounter<long>("civiclens.pipeline.frames_dropped", "{frame}", "Frames dropped because analysis fell behind a live camera");
+    private static readonly Counter<long> FramesStill = Meter.CreateCounter<long>("civiclens.pipeline.frames_still", "{frame}", "Frames the motion gate let past the detector (nothing moved)");
 
     private readonly IFrameSource _source;
     private readonly BatchingDetector _detector;

@@ -116,6 +116,9 @@ public sealed class CameraRuntime
 
     internal void GeometryChanged() => Interlocked.Increment(ref _geometryVersion);
 
+    /// <summary>The camera's rules or zones changed in the registry: its rules observer rebuilds its engine on the next frame.</summary>
+    public void RulesChanged() => GeometryChanged();
+
     private int _appliedVersion;
 
     /// <summary>The geometry version the camera's rules run with now (equal to <see cref="GeometryVersion"/> once an edit took effect).</summary>

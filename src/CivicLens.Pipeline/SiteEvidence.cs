@@ -10,17 +10,19 @@ namespace CivicLens.Pipeline;
 /// </summary>
 public sealed class SiteEvidence
 {
-    private readonly Dictionary<string, string[]> _camerasBySite;
+    private Dictionary<string, string[]> _camerasBySite;
     private readonly Dictionary<string, List<Pending>> _pending = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
-    public SiteEvidence(IEnumerable<CameraConfig> cameras)
-    {
-        _camerasBySite = cameras
-            .SelectMany(c => c.Zones.Select(z => z.Site).Append(c.Site).OfType<string>().Distinct().Select(site => (site, c.Id)))
-            .GroupBy(p => p.site, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Select(p => p.Id).Distinct().ToArray(), StringComparer.Ordinal);
-    }
+    public SiteEvidence(IEnumerable<CameraConfig> cameras) => _camerasBySite = Map(cameras);
+
+    /// <summary>The running cameras changed (the registry added, removed or re-aimed one).</summary>
+    public void SetCameras(IEnumerable<CameraConfig> cameras) => Volatile.Write(ref _camerasBySite, Map(cameras));
+
+    private static Dictionary<string, string[]> Map(IEnumerable<CameraConfig> cameras) => cameras
+        .SelectMany(c => c.Zones.Select(z => z.Site).Append(c.Site).OfType<string>().Distinct().Select(site => (site, c.Id)))
+        .GroupBy(p => p.site, StringComparer.Ordinal)
+        .ToDictionary(g => g.Key, g => g.Select(p => p.Id).Distinct().ToArray(), StringComparer.Ordinal);
 
     public static TimeSpan MaxWait { get; } = TimeSpan.FromSeconds(2);
 
@@ -30,7 +32,7 @@ public sealed class SiteEvidence
     public IReadOnlyList<string> CamerasFor(RuleEvent e)
     {
         ArgumentNullException.ThrowIfNull(e);
-        return e.Site is not null && _camerasBySite.TryGetValue(e.Site, out var cams) ? cams.Where(c => c != e.Camera).ToArray() : [];
+        return e.Site is not null && Volatile.Read(ref _camerasBySite).TryGetValue(e.Site, out var cams) ? cams.Where(c => c != e.Camera).ToArray() : [];
     }
 
     public void Request(RuleEvent e)

@@ -41,6 +41,8 @@ public sealed class CivicLensDb(DbContextOptions<CivicLensDb> options) : DbConte
 
     public DbSet<CameraGeometry> CameraGeometries => Set<CameraGeometry>();
 
+    public DbSet<CameraHealthChange> CameraHealthChanges => Set<CameraHealthChange>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         ArgumentNullException.ThrowIfNull(modelBuilder);
@@ -64,6 +66,18 @@ public sealed class CivicLensDb(DbContextOptions<CivicLensDb> options) : DbConte
             // The console's map asks for the cameras inside a box; 290,000 of them must not be scanned for a street.
             e.HasIndex(c => new { c.Latitude, c.Longitude });
             e.HasIndex(c => c.SiteId);
+            // "How many cameras are offline in the riverside ward?" is answered from these two indexes alone.
+            e.HasIndex(c => new { c.Health, c.AreaId });
+            e.HasIndex(c => new { c.AreaId, c.Health });
+            // Nodes poll for registry changes since their last look.
+            e.HasIndex(c => c.UpdatedAt);
+            e.Property(c => c.Version).IsConcurrencyToken();
+        });
+        modelBuilder.Entity<CameraHealthChange>(e =>
+        {
+            e.ToTable("camera_health_changes");
+            e.HasIndex(h => new { h.CameraId, h.At });
+            e.HasIndex(h => h.At);
         });
         modelBuilder.Entity<EventRecord>(e =>
         {

@@ -81,7 +81,8 @@ public sealed class ResilienceTests
     public async Task Journal_SurvivesARestart_AndATornLastLine()
     {
         using var dir = new TempDirectory();
-        var map = PipelineService.Mapper(CivicLens.Rules.Configuration.ConfigLoader.LoadFile(Path.Combine(TestAssets.RepoRoot, "samples", "vtest.yaml")));
+        var district = CivicLens.Rules.Configuration.ConfigLoader.LoadFile(Path.Combine(TestAssets.RepoRoot, "samples", "vtest.yaml"));
+        var map = CivicLens.Server.Cameras.CameraHost.Mapper(district, district.FindCamera);
         using (var journal = new EventJournal(dir.Path, map))
         {
             for (var i = 0; i < 5; i++) await journal.OnEventsAsync([new EvidencedEvent(Event(i), "vtest-1.jpg")], CancellationToken.None);

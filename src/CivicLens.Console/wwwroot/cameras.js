@@ -1,6 +1,6 @@
 // Cameras: the list with health, one camera with its redacted live view, and the zone and line editor.
 // The API decides who sees what: the live view answers only roles that may see snapshots, edits only admins.
-import { registerPage, api, el, clear, draft, formatTime, toast, ApiError, SEES_EVENTS } from './app.js';
+import { registerPage, api, el, clear, draft, formatTime, toast, live, ApiError, SEES_EVENTS } from './app.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -10,38 +10,77 @@ registerPage({
   nav: true,
   roles: ['viewer', 'operator', 'investigator', 'admin'],
   render(root, params, ctx) {
-    if (params.length === 0) return renderList(root);
+    if (params.length === 0) return renderList(root, ctx);
     if (params[1] === 'edit') return renderEditor(root, params[0], ctx);
     return renderDetail(root, params[0], ctx);
   },
 });
+
+// ---- states ----------------------------------------------------------------------------------------------------
+
+/** Every camera state, in the server's order (CivicLens.Domain.Cameras.CameraStates). */
+const STATES = ['streaming', 'starting', 'reconnecting', 'offline', 'tamper', 'failed', 'disabled', 'no-source', 'retired'];
+/** States in which nothing runs, so "no load" means "not running" rather than "runs on another server". */
+const STOPPED = ['disabled', 'no-source', 'retired'];
+
+/** A state as a badge: its word always written, the colour only repeats it. */
+function badge(state, id) {
+  const known = STATES.includes(state) ? state : 'unknown';
+  return el('span', { class: `health state-${known}`, id, dataset: { state: state || 'unknown' } }, state || 'unknown');
+}
+
+const relativeFormat = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+
+function relativeText(iso) {
+  const s = (Date.parse(iso) - Date.now()) / 1000;
+  const a = Math.abs(s);
+  if (a < 45) return 'just now';
+  if (a < 3600) return relativeFormat.format(Math.round(s / 60), 'minute');
+  if (a < 86400) return relativeFormat.format(Math.round(s / 3600), 'hour');
+  return relativeFormat.format(Math.round(s / 86400), 'day');
+}
+
+/** A time as "5 minutes ago", the exact time in its title and datetime. */
+function when(iso, id) {
+  if (!iso) return el('span', { id }, '—');
+  return el('time', { datetime: iso, title: formatTime(iso), id }, relativeText(iso));
+}
 
 // ---- list ------------------------------------------------------------------------------------------------------
 
 const COLUMNS = [
   { key: 'name', label: 'Camera', value: (c) => c.name },
   { key: 'area', label: 'Area', value: (c) => c.area },
-  { key: 'health', label: 'Health', value: (c) => c.health },
+  { key: 'health', label: 'State', value: (c) => STATES.indexOf(c.health) },
   { key: 'since', label: 'Since', value: (c) => c.healthSince || '' },
+  { key: 'reason', label: 'Reason', value: (c) => c.healthReason || '' },
   { key: 'fps', label: 'Frames/s', value: (c) => c.load?.framesPerSecond ?? -1 },
   { key: 'dropped', label: 'Dropped', value: (c) => c.load?.framesDropped ?? -1 },
   { key: 'detector', label: 'Detector load', value: (c) => c.load?.detectorLoad ?? -1 },
 ];
 
-async function renderList(root) {
+const FILTER_KEY = 'civiclens.cameras.health';
+
+async function renderList(root, ctx) {
   clear(root);
-  const state = { sort: 'name', dir: 1, health: sessionStorage.getItem('civiclens.cameras.health') || '' };
+  const saved = sessionStorage.getItem(FILTER_KEY) || '';
+  const state = { sort: 'name', dir: 1, health: STATES.includes(saved) ? saved : '' };
   const filter = el('select', { id: 'camera-health-filter' },
-    [['', 'any health'], ['online', 'online'], ['offline', 'offline'], ['unknown', 'unknown']].map(([v, t]) => el('option', { value: v }, t)));
+    el('option', { value: '' }, 'any state'), STATES.map((s) => el('option', { value: s }, s)));
   filter.value = state.health;
+  const counts = el('p', { class: 'state-counts', id: 'camera-counts', 'aria-label': 'Cameras by state' });
   const table = el('table', { id: 'cameras', class: 'cameras' });
   const count = el('p', { class: 'small', role: 'status', id: 'camera-count' });
-  root.append(el('h1', {}, 'Cameras'), el('p', {}, el('label', { for: 'camera-health-filter' }, 'Show cameras with '), filter), count, table);
+  root.append(el('h1', {}, 'Cameras'), counts,
+    el('p', {}, el('label', { for: 'camera-health-filter' }, 'Show cameras that are '), filter), count, table);
+  const timers = [];
 
   let items = [];
+  let complete = true;
+  const shown = (c) => (state.health ? c.health === state.health : !c.retired);
   const draw = () => {
     const col = COLUMNS.find((c) => c.key === state.sort);
-    const rows = items.filter((c) => !state.health || c.health === state.health)
+    const rows = items.filter(shown)
       .sort((a, b) => { const x = col.value(a); const y = col.value(b); return (x < y ? -1 : x > y ? 1 : 0) * state.dir; });
     clear(table).append(
       el('thead', {}, el('tr', {}, COLUMNS.map((c) => {
@@ -56,53 +95,353 @@ async function renderList(root) {
       el('tbody', {}, rows.map((c) => el('tr', { dataset: { id: c.id, health: c.health } },
         el('td', {}, el('a', { href: `#/cameras/${encodeURIComponent(c.id)}` }, c.name)),
         el('td', {}, c.area),
-        el('td', {}, el('span', { class: `health ${c.health}` }, c.health)),
-        el('td', {}, formatTime(c.healthSince)),
+        el('td', {}, badge(c.health)),
+        el('td', {}, when(c.healthSince)),
+        el('td', { class: 'reason' }, c.healthReason || ''),
         el('td', { class: 'num' }, c.load ? c.load.framesPerSecond.toFixed(1) : '—'),
         el('td', { class: 'num' }, c.load ? String(c.load.framesDropped) : '—'),
         el('td', { class: 'num' }, c.load ? percent(c.load.detectorLoad) : '—')))));
-    count.textContent = `${rows.length} of ${items.length} cameras`;
+    const noun = rows.length === 1 && complete ? 'camera' : 'cameras';
+    count.textContent = `${rows.length}${complete ? '' : '+'} ${state.health ? `${state.health} ${noun}` : `${noun} in service`}`;
     document.body.dataset.ready = 'cameras';
   };
-  filter.addEventListener('change', () => {
-    state.health = filter.value;
-    sessionStorage.setItem('civiclens.cameras.health', state.health);
-    draw();
-  });
+  let drawTimer = null;
+  const drawSoon = () => {
+    clearTimeout(drawTimer);
+    drawTimer = setTimeout(draw, 200);
+  };
 
-  // Keyset pages of 500 until the end (the list is for a district's operators, not all 290,000 at once: filter by area).
-  let after = null;
-  do {
-    const page = await api(`/api/cameras?limit=500${after ? `&after=${encodeURIComponent(after)}` : ''}`);
-    items = items.concat(page.items);
-    after = page.next;
-  } while (after && items.length < 5000);
-  draw();
+  const choose = (health) => {
+    state.health = health;
+    filter.value = health;
+    sessionStorage.setItem(FILTER_KEY, health);
+    drawCounts();
+    load().catch(report);
+  };
+  filter.addEventListener('change', () => choose(filter.value));
+
+  // "12 streaming · 3 offline · 1 failed": each figure filters the list to its state.
+  let lastCounts = null;
+  const drawCounts = () => {
+    if (!lastCounts) return;
+    const parts = [];
+    for (const s of STATES) {
+      const n = lastCounts.states?.[s] ?? 0;
+      if (!n) continue;
+      parts.push(el('button', { type: 'button', class: 'link', dataset: { state: s }, 'aria-pressed': String(state.health === s), onclick: () => choose(state.health === s ? '' : s) },
+        el('span', { class: `dot state-${s}`, 'aria-hidden': 'true' }), `${n} ${s}`));
+    }
+    clear(counts).append(`${lastCounts.total} camera${lastCounts.total === 1 ? '' : 's'}: `);
+    parts.forEach((p, i) => counts.append(i ? ' · ' : '', p));
+    if (state.health) counts.append(' · ', el('button', { type: 'button', class: 'link', id: 'camera-counts-all', onclick: () => choose('') }, 'show all in service'));
+  };
+  const loadCounts = async () => {
+    lastCounts = await api('/api/camera-health/counts');
+    drawCounts();
+  };
+  let countsTimer = null;
+  const countsSoon = () => {
+    if (countsTimer) return;
+    countsTimer = setTimeout(() => {
+      countsTimer = null;
+      loadCounts().catch(report);
+    }, 2000);
+  };
+
+  // Keyset pages of 500 until the end (the list is for a district's operators, not all 290,000 at once: filter by
+  // state or area). A state filter is asked of the server, so "3 offline" lists those 3 among any number.
+  let loadToken = 0;
+  const load = async () => {
+    const token = ++loadToken;
+    const q = state.health ? `&health=${encodeURIComponent(state.health)}${state.health === 'retired' ? '&retired=true' : ''}` : '';
+    let all = [];
+    let after = null;
+    do {
+      const page = await api(`/api/cameras?limit=500${q}${after ? `&after=${encodeURIComponent(after)}` : ''}`);
+      if (token !== loadToken) return;
+      all = all.concat(page.items);
+      after = page.next;
+    } while (after && all.length < 5000);
+    items = all;
+    complete = !after;
+    draw();
+  };
+
+  // A camera's state changes come over the live connection (within seconds of the change on the server).
+  const onCamera = (m) => {
+    const c = m.detail;
+    if (!c || !c.id) return;
+    const i = items.findIndex((x) => x.id === c.id);
+    // The message carries no load (it runs where the camera runs): the last figures stay until the next load.
+    if (i >= 0) items[i] = { ...items[i], ...c, load: c.load ?? items[i].load };
+    else if (complete && shown(c)) items.push(c);
+    drawSoon();
+    countsSoon();
+  };
+  live.addEventListener('camera', onCamera);
+  // "Since" is relative: it is written again every half minute.
+  timers.push(setInterval(draw, 30000));
+
+  if (ctx.me?.role === 'admin') root.append(importForm(() => Promise.all([load(), loadCounts()]).catch(report)));
+
+  await Promise.all([load(), loadCounts()]);
+  return () => {
+    live.removeEventListener('camera', onCamera);
+    clearTimeout(drawTimer);
+    clearTimeout(countsTimer);
+    timers.forEach((t) => clearInterval(t));
+    loadToken++;
+  };
+}
+
+function report(e) {
+  // A script error is a defect: on the browser console too (the browser tests fail on it), not only a toast.
+  if (!(e instanceof ApiError)) console.error(e);
+  if (!(e instanceof ApiError && e.status === 401)) toast(e.message);
 }
 
 function percent(v) {
   return `${Math.round(v * 100)} %`;
 }
 
+/** The content type the import endpoint reads a file as, from its name (browsers rarely know GeoJSON's). */
+function importType(file) {
+  const name = file.name.toLowerCase();
+  if (name.endsWith('.csv')) return 'text/csv';
+  if (name.endsWith('.geojson') || name.endsWith('.json')) return 'application/geo+json';
+  return file.type || 'text/csv';
+}
+
+/** Posts a file as it is (not as JSON); problems come back as ApiError like api()'s. */
+async function upload(path, file) {
+  let res;
+  try {
+    res = await fetch(path, { method: 'POST', credentials: 'same-origin', headers: { Accept: 'application/json', 'Content-Type': importType(file) }, body: file });
+  } catch {
+    throw new ApiError(0, { title: 'The server cannot be reached', detail: 'Check the connection, then try again.' });
+  }
+  if (res.status === 401) throw new ApiError(401, { title: 'Your session has ended', detail: 'Log in again, then import the file again.' });
+  const data = (res.headers.get('Content-Type') || '').includes('json') ? await res.json() : null;
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+/**
+ * Bulk import for admins: the file is checked first (a dry run: the counts it would make, or every problem by row
+ * and field, nothing written), and only a file that passed is imported.
+ */
+function importForm(imported) {
+  const file = el('input', { type: 'file', id: 'camera-import-file', name: 'file', accept: '.csv,.geojson,.json,text/csv,application/geo+json' });
+  const check = el('button', { type: 'submit', id: 'camera-import-check' }, 'Check file');
+  const run = el('button', { type: 'button', id: 'camera-import-submit', disabled: true }, 'Import');
+  const result = el('div', { id: 'camera-import-result', role: 'status' });
+  const alert = el('div', { id: 'camera-import-alert', class: 'message', role: 'alert' });
+  const form = el('form', { id: 'camera-import-form', class: 'import-form' },
+    el('label', { for: 'camera-import-file' }, 'CSV or GeoJSON file'), file, el('p', { class: 'toolbar' }, check, ' ', run));
+  let checked = null;
+  const reset = () => {
+    checked = null;
+    run.disabled = true;
+    clear(result);
+    clear(alert);
+  };
+  const counts = (r, verb) => `${verb}: ${r.created} new, ${r.updated} changed, ${r.unchanged} unchanged.`;
+  const refused = (e) => {
+    if (e instanceof ApiError && e.problem?.problems?.length) {
+      alert.append(el('p', {}, `The file was refused, nothing was imported: ${e.problem.problems.length} problem${e.problem.problems.length === 1 ? '' : 's'}.`));
+      result.append(el('table', { id: 'camera-import-problems', class: 'problems' },
+        el('caption', { class: 'sr' }, 'Problems in the file'),
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Row'), el('th', { scope: 'col' }, 'Field'), el('th', { scope: 'col' }, 'Problem'))),
+        el('tbody', {}, e.problem.problems.map((p) => el('tr', { dataset: { row: p.row ?? '', field: p.field } },
+          el('td', { class: 'num' }, p.row ?? '—'), el('td', {}, p.field || '—'), el('td', {}, p.message))))));
+    } else {
+      alert.append(el('p', {}, e.message));
+    }
+  };
+  file.addEventListener('change', reset);
+  form.addEventListener('submit', async (s) => {
+    s.preventDefault();
+    reset();
+    const f = file.files[0];
+    if (!f) {
+      alert.append(el('p', {}, 'Choose a CSV or GeoJSON file first.'));
+      return;
+    }
+    check.disabled = true;
+    try {
+      const r = await upload('/api/cameras/import?dryRun=true', f);
+      checked = f;
+      result.append(el('p', { id: 'camera-import-counts' }, counts(r, 'The file is good; importing it makes')));
+      run.disabled = false;
+    } catch (e) {
+      refused(e);
+    } finally {
+      check.disabled = false;
+    }
+  });
+  run.addEventListener('click', async () => {
+    if (!checked || checked !== file.files[0]) return;
+    const f = checked;
+    reset();
+    check.disabled = true;
+    try {
+      const r = await upload('/api/cameras/import?dryRun=false', f);
+      result.append(el('p', { id: 'camera-import-counts' }, counts(r, 'Imported')));
+      toast(counts(r, 'Imported'));
+      file.value = '';
+      await imported();
+    } catch (e) {
+      refused(e);
+    } finally {
+      check.disabled = false;
+    }
+  });
+  return el('section', { class: 'camera-import', id: 'camera-import', 'aria-labelledby': 'camera-import-title' },
+    el('h2', { id: 'camera-import-title' }, 'Import cameras'),
+    el('p', { class: 'small' }, 'The file is checked first; nothing is written until it has no problems and you import it.'),
+    form, alert, result);
+}
+
 // ---- detail with the live view ---------------------------------------------------------------------------------
 
 async function renderDetail(root, id, ctx) {
   clear(root);
-  const camera = await api(`/api/cameras/${encodeURIComponent(id)}`);
+  const path = `/api/cameras/${encodeURIComponent(id)}`;
+  let camera = await api(path);
+  const isAdmin = ctx.me?.role === 'admin';
   const figures = el('dl', { class: 'figures', id: 'camera-figures' });
-  const fill = (c) => {
+  const history = el('table', { id: 'camera-history', class: 'cameras' });
+  const actions = el('div', { class: 'actions', id: 'camera-actions' });
+  const alert = el('div', { class: 'message', role: 'alert', id: 'camera-alert' });
+  const done = el('p', { class: 'small', role: 'status', id: 'camera-action-status' });
+  // What the admin is being asked: null, 'disable' (confirm) or 'retire' (a reason).
+  let asking = null;
+  let retireReason = '';
+  let busy = false;
+  let actionsDrawn = null;
+  let historyOf = null;
+
+  const loadHistory = async () => {
+    const h = await api(`/api/camera-health/${encodeURIComponent(id)}?limit=50`);
+    clear(history).append(
+      el('caption', { class: 'sr' }, 'State changes, newest first'),
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'When'), el('th', { scope: 'col' }, 'State'), el('th', { scope: 'col' }, 'Reason'))),
+      el('tbody', {}, h.history.map((x) => el('tr', { dataset: { state: x.state } },
+        el('td', {}, formatTime(x.at), ' ', el('span', { class: 'small' }, `(${relativeText(x.at)})`)), el('td', {}, badge(x.state)), el('td', {}, x.reason || '')))));
+    if (!h.history.length) history.querySelector('tbody').append(el('tr', {}, el('td', { colspan: '3', class: 'small' }, 'No state changes recorded yet.')));
+  };
+
+  // measured: c came from GET /api/cameras/{id}, whose missing load means the camera runs on another server; a live
+  // message or an action's answer carries no load at all.
+  const fill = (c, measured) => {
+    camera = c;
     const l = c.load;
-    clear(figures).append(
-      el('dt', {}, 'Health'), el('dd', { id: 'camera-health' }, c.health + (c.healthSince ? ` since ${formatTime(c.healthSince)}` : '')),
-      el('dt', {}, 'Analysing'), el('dd', {}, l ? `${l.framesPerSecond.toFixed(1)} frames/s` : 'not on this server'),
+    const running = l ? `${l.framesPerSecond.toFixed(1)} frames/s`
+      : STOPPED.includes(c.health) ? 'not running' : measured ? 'not on this server' : 'figures follow in a few seconds';
+    clear(figures).append(...[
+      el('dt', {}, 'State'), el('dd', { id: 'camera-health' }, badge(c.health, 'camera-state'), c.healthSince ? [' since ', when(c.healthSince, 'camera-since')] : null),
+      el('dt', {}, 'Reason'), el('dd', { id: 'camera-reason' }, c.healthReason || '—'),
+      el('dt', {}, 'Analysing'), el('dd', {}, running),
       el('dt', {}, 'Frames dropped'), el('dd', {}, l ? `${l.framesDropped} (${percent(l.dropRate)} lately)` : '—'),
       el('dt', {}, 'Detector load'), el('dd', {}, l ? percent(l.detectorLoad) : '—'),
-      el('dt', {}, 'Purpose'), el('dd', {}, c.purpose),
-      el('dt', {}, 'Department'), el('dd', {}, c.department));
+      el('dt', {}, 'Purpose'), el('dd', { id: 'camera-purpose' }, c.purpose || 'none recorded'),
+      el('dt', {}, 'Legal basis'), el('dd', {}, c.legalBasis || 'none recorded'),
+      el('dt', {}, 'Department'), el('dd', {}, c.department || 'none recorded'),
+      el('dt', {}, 'Stream'), el('dd', {}, c.hasSource ? 'registered' : 'none registered'),
+      c.retired ? [el('dt', {}, 'Retired'), el('dd', { id: 'camera-retired' }, formatTime(c.retired))] : [],
+    ].flat());
+    if (isAdmin) drawActions();
+    // A new state adds a line to the history.
+    const key = `${c.health}|${c.healthSince}`;
+    if (key !== historyOf) {
+      historyOf = key;
+      loadHistory().catch(report);
+    }
   };
-  fill(camera);
+
+  const act = async (what, body, said) => {
+    clear(alert);
+    done.textContent = '';
+    busy = true;
+    drawActions(true);
+    try {
+      // Never kept for after a new login: a change of a camera's power is made by someone looking at it.
+      const c = await api(`${path}/${what}`, { method: 'POST', body, keep: false });
+      asking = null;
+      fill(c, false);
+      done.textContent = said(c);
+      // The load figures (none in the answer) come with the next look.
+      api(path).then((fresh) => fill(fresh, true)).catch(() => {});
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 401)) showRefusal(e);
+    } finally {
+      busy = false;
+      drawActions(true);
+    }
+  };
+
+  const showRefusal = (e) => {
+    clear(alert);
+    const problems = e instanceof ApiError ? e.problem?.problems ?? [] : [];
+    const lead = el('strong', {}, e.status === 409 ? 'Refused: ' : 'Not done: ');
+    // One problem reads as a sentence; several as a list, one field each (the server's words).
+    if (problems.length > 1) alert.append(el('p', {}, lead, `${problems.length} problems.`), el('ul', {}, problems.map((p) => el('li', {}, `${p.field}: ${p.message}`))));
+    else alert.append(el('p', {}, lead, e.message));
+  };
+
+  function drawActions(force = false) {
+    const key = `${camera.enabled}|${camera.retired}|${asking}|${busy}`;
+    if (!force && key === actionsDrawn) return;
+    actionsDrawn = key;
+    const focused = actions.contains(document.activeElement) ? document.activeElement.id || '' : null;
+    clear(actions);
+    if (camera.retired) {
+      actions.append(el('p', { class: 'small' }, 'This camera is retired: it cannot be enabled or changed, and stays listed on the transparency register as withdrawn.'));
+    } else if (asking === 'disable') {
+      actions.append(el('div', { class: 'confirm', id: 'camera-disable-confirm', role: 'group', 'aria-labelledby': 'camera-disable-question' },
+        el('p', { id: 'camera-disable-question' }, `Disable ${camera.name}? Its analysis stops until it is enabled again.`),
+        el('button', { type: 'button', id: 'camera-disable-yes', disabled: busy, onclick: () => act('enabled', { enabled: false }, () => 'Disabled.') }, 'Disable now'), ' ',
+        el('button', { type: 'button', class: 'secondary', id: 'camera-disable-cancel', disabled: busy, onclick: () => { asking = null; drawActions(); } }, 'Cancel')));
+    } else if (asking === 'retire') {
+      const reason = el('input', { id: 'camera-retire-reason', name: 'reason', maxlength: '500', 'aria-required': 'true', autocomplete: 'off', value: retireReason });
+      reason.addEventListener('input', () => { retireReason = reason.value; });
+      const form = el('form', { class: 'confirm', id: 'camera-retire-form' },
+        el('p', {}, `Retire ${camera.name} for good? It stops, cannot be enabled again, and its stream address is forgotten.`),
+        el('label', { for: 'camera-retire-reason' }, 'Reason (shown in its history)'), reason,
+        el('p', { class: 'toolbar' },
+          el('button', { type: 'submit', id: 'camera-retire-yes', disabled: busy }, 'Retire for good'), ' ',
+          el('button', { type: 'button', class: 'secondary', id: 'camera-retire-cancel', disabled: busy, onclick: () => { asking = null; drawActions(); } }, 'Cancel')));
+      form.addEventListener('submit', (s) => {
+        s.preventDefault();
+        if (!reason.value.trim()) {
+          clear(alert).append(el('p', {}, 'Give a reason for retiring the camera.'));
+          reason.focus();
+          return;
+        }
+        act('retire', { reason: reason.value.trim() }, () => 'Retired.');
+      });
+      actions.append(form);
+    } else {
+      actions.append(
+        camera.enabled
+          ? el('button', { type: 'button', class: 'secondary', id: 'camera-disable', disabled: busy, onclick: () => { asking = 'disable'; clear(alert); drawActions(); } }, 'Disable')
+          : el('button', { type: 'button', id: 'camera-enable', disabled: busy, onclick: () => act('enabled', { enabled: true }, () => 'Enabled.') }, 'Enable'),
+        ' ',
+        el('button', { type: 'button', class: 'secondary', id: 'camera-retire', disabled: busy, onclick: () => { asking = 'retire'; clear(alert); drawActions(); } }, 'Retire'));
+    }
+    // The keyboard goes to the question just asked, or stays in this section when its buttons change.
+    if (asking === 'disable' && !busy) document.getElementById('camera-disable-yes')?.focus();
+    else if (asking === 'retire' && !busy) document.getElementById('camera-retire-reason')?.focus();
+    else if (focused !== null) ((focused && document.getElementById(focused)) || actions.querySelector('button:not([disabled])'))?.focus();
+  }
+
   root.append(el('p', {}, el('a', { href: '#/cameras' }, '← All cameras')), el('h1', {}, camera.name), figures);
-  if (ctx.me?.role === 'admin') root.append(el('p', {}, el('a', { href: `#/cameras/${encodeURIComponent(id)}/edit`, id: 'edit-geometry' }, 'Edit zones and lines')));
+  if (isAdmin) {
+    root.append(el('section', { class: 'camera-admin', 'aria-labelledby': 'camera-admin-title' },
+      el('h2', { id: 'camera-admin-title' }, 'Power and lifecycle'), actions, alert, done));
+    if (!camera.retired) root.append(el('p', {}, el('a', { href: `#/cameras/${encodeURIComponent(id)}/edit`, id: 'edit-geometry' }, 'Edit zones and lines')));
+  }
+  fill(camera, true);
 
   const timers = [];
   if (SEES_EVENTS.includes(ctx.me?.role)) {
@@ -110,10 +449,17 @@ async function renderDetail(root, id, ctx) {
     root.append(el('h2', {}, 'Live view (redacted)'), view.node);
     timers.push(view.stop);
   }
-  // Health figures refresh every 5 s.
+  root.append(el('h2', {}, 'State history'), history);
+
+  // A state change arrives over the live connection; the load figures (and changes nobody pushed) every 5 s.
+  const onCamera = (m) => {
+    if (m.detail?.id !== id) return;
+    fill({ ...camera, ...m.detail, load: m.detail.load ?? camera.load }, false);
+  };
+  live.addEventListener('camera', onCamera);
   const refresh = setInterval(async () => {
     try {
-      fill(await api(`/api/cameras/${encodeURIComponent(id)}`));
+      fill(await api(path), true);
     } catch {
       /* shown again on the next tick */
     }
@@ -121,6 +467,7 @@ async function renderDetail(root, id, ctx) {
   document.body.dataset.ready = 'camera';
   return () => {
     clearInterval(refresh);
+    live.removeEventListener('camera', onCamera);
     timers.forEach((t) => t());
   };
 }

@@ -127,7 +127,7 @@ registerPage({
           cameraLayer.addLayer(L.polygon(wedge(c.latitude, c.longitude, c.heading, c.fieldOfView, c.range),
             { color: '#5b6b7a', weight: 1, fillOpacity: 0.15, interactive: false }));
         }
-        const m = L.circleMarker([c.latitude, c.longitude], { radius: 6, color: '#1b2a38', weight: 2, fillColor: c.health === 'online' ? '#2e7d32' : c.health === 'offline' ? '#9e9e9e' : '#607d8b', fillOpacity: 1 });
+        const m = L.circleMarker([c.latitude, c.longitude], { radius: 6, color: '#1b2a38', weight: 2, fillColor: { streaming: '#2e7d32', offline: '#d32f2f', failed: '#b71c1c', tamper: '#ffb300', starting: '#78909c', reconnecting: '#78909c' }[c.health] ?? '#9e9e9e', fillOpacity: 1 });
         m.bindPopup(el('div', {}, el('strong', {}, c.name), el('br'), `${c.id} · ${c.health}`, el('br'), el('a', { href: `#/cameras/${encodeURIComponent(c.id)}` }, 'Camera page')));
         cameraLayer.addLayer(m);
       }

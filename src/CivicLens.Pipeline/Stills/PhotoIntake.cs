@@ -103,9 +103,9 @@ public static class PhotoRejection
 public sealed partial class PhotoIntake : IDisposable
 {
     private static readonly Meter Meter = new("CivicLens.Pipeline.Stills");
-    private static readonly Counter<long> AcceptedCount = Meter.CreateCounter<long>("civiclens.photos.accepted");
-    private static readonly Counter<long> RejectedCount = Meter.CreateCounter<long>("civiclens.photos.rejected");
-    private static readonly Histogram<double> RedactSeconds = Meter.CreateHistogram<double>("civiclens.photos.redact.duration", "s");
+    private static readonly Counter<long> AcceptedCount = Meter.CreateCounter<long>("civiclens.photos.accepted", "{photo}", "Report photos accepted (re-encoded and redacted)");
+    private static readonly Counter<long> RejectedCount = Meter.CreateCounter<long>("civiclens.photos.rejected", "{photo}", "Report photos refused");
+    private static readonly Histogram<double> RedactSeconds = Meter.CreateHistogram<double>("civiclens.photos.redact.duration", "s", "Time to redact one report photo");
 
     // Most phone photos are a few MB: grow from here by doubling rather than renting MaxBytes for every upload.
     private const int FirstBuffer = 256 * 1024;

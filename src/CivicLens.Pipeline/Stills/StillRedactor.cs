@@ -102,9 +102,9 @@ public sealed class RedactedStill
 public sealed class StillRedactor : IDisposable
 {
     private static readonly Meter Meter = new("CivicLens.Pipeline.Stills");
-    private static readonly Counter<long> RedactedCount = Meter.CreateCounter<long>("civiclens.stills.redacted");
-    private static readonly Counter<long> RefusedCount = Meter.CreateCounter<long>("civiclens.stills.refused");
-    private static readonly Counter<long> FailedCount = Meter.CreateCounter<long>("civiclens.stills.failed");
+    private static readonly Counter<long> RedactedCount = Meter.CreateCounter<long>("civiclens.stills.redacted", "{image}", "Still images redacted");
+    private static readonly Counter<long> RefusedCount = Meter.CreateCounter<long>("civiclens.stills.refused", "{image}", "Still images refused (not an image, too large, malformed)");
+    private static readonly Counter<long> FailedCount = Meter.CreateCounter<long>("civiclens.stills.failed", "{image}", "Still images whose redaction failed");
 
     // Long side of a zoom-out canvas: a few times the detector's input is plenty, and the work stays bounded.
     private const int ZoomCanvas = 1248;

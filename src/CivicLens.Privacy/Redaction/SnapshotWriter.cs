@@ -20,8 +20,8 @@ public readonly record struct SnapshotAnnotation(BoxF Box, string Caption);
 public sealed partial class SnapshotWriter
 {
     private static readonly Meter Meter = new("CivicLens.Privacy");
-    private static readonly Counter<long> Written = Meter.CreateCounter<long>("civiclens.snapshots.written");
-    private static readonly Counter<long> Dropped = Meter.CreateCounter<long>("civiclens.snapshots.dropped");
+    private static readonly Counter<long> Written = Meter.CreateCounter<long>("civiclens.snapshots.written", "{snapshot}", "Redacted evidence snapshots written");
+    private static readonly Counter<long> Dropped = Meter.CreateCounter<long>("civiclens.snapshots.dropped", "{snapshot}", "Evidence snapshots not written (disk full, encoder failure)");
 
     private readonly FrameRedactor _redactor;
     private readonly ILogger _logger;

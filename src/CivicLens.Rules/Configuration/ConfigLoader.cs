@@ -53,6 +53,122 @@ public static class ConfigLoader
         return config;
     }
 
+    /// <summary>
+    /// Reads one camera of the registry: its analytics <paramref name="definition"/> (a YAML or JSON mapping with
+    /// resolution, zones, lines, privacy_masks, rules and health) completed by the registry's own fields, checked
+    /// against the district's sites, signals, areas and departments exactly as a district file's camera is.
+    /// </summary>
+    /// <param name="fields">The registry's columns as district-file keys (name, site, area, purpose, legal_basis, department,
+    /// retention, location, heading, field_of_view, range, source); null values are left out.</param>
+    public static CameraConfig ParseCamera(string id, string? definition, IReadOnlyDictionary<string, object?> fields, CivicLensConfig district,
+        string origin = "camera")
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        ArgumentNullException.ThrowIfNull(district);
+        var errors = new ConfigErrors(origin);
+        YamlMappingNode node;
+        if (string.IsNullOrWhiteSpace(definition))
+        {
+            node = new YamlMappingNode();
+        }
+        else
+        {
+            var stream = new YamlStream();
+            try
+            {
+                stream.Load(new StringReader(definition));
+            }
+            catch (YamlException ex)
+            {
+                throw new ConfigException([new ConfigError(origin, (int)ex.Start.Line, (int)ex.Start.Column, "(syntax)", ex.Message)]);
+            }
+
+            if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+            {
+                throw new ConfigException([new ConfigError(origin, 1, 1, "(root)", "a camera's definition is a mapping (resolution, zones, lines, rules)")]);
+            }
+
+            node = root;
+        }
+
+        foreach (var key in RegistryKeys)
+        {
+            if (node.Children.ContainsKey(new YamlScalarNode(key)))
+            {
+                throw new ConfigException([new ConfigError(origin, 1, 1, key, $"'{key}' is a field of the camera's registry entry, not of its analytics definition")]);
+            }
+        }
+
+        // The registry's fields join the definition so one reader checks the whole camera.
+        var whole = new YamlMappingNode { { "id", id } };
+        foreach (var (k, v) in node.Children) whole.Add(k, v);
+        foreach (var (key, value) in fields)
+        {
+            switch (value)
+            {
+                case null:
+                    break;
+                case (double lon, double lat):
+                    whole.Add(key, new YamlSequenceNode(new YamlScalarNode(Invariant(lon)), new YamlScalarNode(Invariant(lat))));
+                    break;
+                case double d:
+                    whole.Add(key, Invariant(d));
+                    break;
+                default:
+                    whole.Add(key, Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "");
+                    break;
+            }
+        }
+
+        // A camera registered without analytics (a bulk import) has no zones yet; the common HD frame stands in.
+        if (!whole.Children.ContainsKey(new YamlScalarNode("resolution")))
+        {
+            whole.Add("resolution", new YamlSequenceNode(new YamlScalarNode("1920"), new YamlScalarNode("1080")));
+        }
+
+        var map = new YamlMap(whole, "", errors);
+        var camera = ReadCamera(map, [.. district.Sites], [.. district.Signals], [.. district.Areas], [.. district.Departments]);
+        if (errors.List.Count > 0 || camera is null) throw new ConfigException(errors.List.Count > 0 ? errors.List : [new ConfigError(origin, 1, 1, "id", "is required")]);
+        return camera with { Location = new ConfigLocation(origin, 1, 1, $"cameras[{id}]") };
+    }
+
+    /// <summary>Keys a camera's registry entry holds; the rest of a district file's camera is its analytics definition.</summary>
+    public static readonly IReadOnlyList<string> RegistryKeys =
+        ["id", "name", "site", "area", "purpose", "legal_basis", "department", "retention", "location", "heading", "field_of_view", "range", "source"];
+
+    /// <summary>
+    /// Each camera of a district file as its analytics definition (YAML text without the registry's keys), for the
+    /// registry to store. The file must be valid (<see cref="Parse"/>) first.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> CameraDefinitions(string yaml)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root) return result;
+        if (!root.Children.TryGetValue(new YamlScalarNode("cameras"), out var cameras) || cameras is not YamlSequenceNode list) return result;
+        foreach (var item in list.Children.OfType<YamlMappingNode>())
+        {
+            if (!item.Children.TryGetValue(new YamlScalarNode("id"), out var idNode) || idNode is not YamlScalarNode { Value: { } id }) continue;
+            var definition = new YamlMappingNode();
+            foreach (var (k, v) in item.Children)
+            {
+                if (k is YamlScalarNode { Value: { } key } && !RegistryKeys.Contains(key)) definition.Add(k, v);
+            }
+
+            var writer = new StringWriter();
+            new YamlStream(new YamlDocument(definition)).Save(writer, assignAnchors: false);
+            var text = writer.ToString().TrimEnd();
+            // The serializer closes the document with a '...' end marker.
+            if (text.EndsWith("\n...", StringComparison.Ordinal)) text = text[..^4].TrimEnd();
+            result[id] = text;
+        }
+
+        return result;
+    }
+
+    private static string Invariant(double d) => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
     private static CivicLensConfig ReadRoot(YamlMap top, ConfigErrors errors)
     {
         var zone = TimeZoneInfo.Utc;

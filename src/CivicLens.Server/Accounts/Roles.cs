@@ -18,6 +18,9 @@ public static class Roles
     /// <summary>311 apps filing reports through Open311 with an API key (no other endpoint).</summary>
     public const string Open311App = "open311-app";
 
+    /// <summary>A metrics scraper (Prometheus) reading <c>/metrics</c> with an API key (no other endpoint).</summary>
+    public const string Metrics = "metrics";
+
     public static readonly IReadOnlyList<string> Staff = [Viewer, Operator, Investigator, Admin, Auditor];
 
     /// <summary>Roles that must use a second factor (the issue names operators and admins; investigators reveal originals, so they do too).</summary>
@@ -50,6 +53,9 @@ public static class Policies
     /// <summary>Field reports from staff (patrol officers hold viewer accounts).</summary>
     public const string SubmitReports = "submit-reports";
 
+    /// <summary>The operational metrics (<c>/metrics</c>): counts and latencies, no event data.</summary>
+    public const string ReadMetrics = "read-metrics";
+
     public static readonly IReadOnlyDictionary<string, string[]> Matrix = new Dictionary<string, string[]>
     {
         [ReadEvents] = [Roles.Viewer, Roles.Operator, Roles.Investigator],
@@ -61,5 +67,6 @@ public static class Policies
         [ReadAudit] = [Roles.Auditor],
         [Ingest] = [Roles.Node],
         [SubmitReports] = [Roles.Viewer, Roles.Operator, Roles.Investigator, Roles.Admin],
+        [ReadMetrics] = [Roles.Metrics, Roles.Admin],
     };
 }

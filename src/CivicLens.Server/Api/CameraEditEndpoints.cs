@@ -147,9 +147,9 @@ public static partial class CameraEditEndpoints
         await using var db = await dbs.CreateDbContextAsync(ct);
         var area = await db.Cameras.AsNoTracking().Where(c => c.Id == id).Select(c => c.AreaId).FirstOrDefaultAsync(ct);
         if (area is null || !user.Sees(area)) return (null, ApiProblems.NotFound("camera"));
-        var camera = geometry.Config.FindCamera(id);
+        var camera = await geometry.FindAsync(id, ct);
         return camera is null
-            ? (null, ApiProblems.Conflict("this camera's zones are not configured on this server (its configuration file lives on its analysis node)"))
+            ? (null, ApiProblems.Conflict("this camera's definition cannot be read against the district any more: fix it with PUT /api/cameras/{id} first"))
             : (camera, null);
     }
 

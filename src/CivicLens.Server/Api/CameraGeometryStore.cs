@@ -82,12 +82,16 @@ public sealed class DbCameraGeometryStore(IDbContextFactory<CivicLensDb> dbs, Ti
 /// A camera's effective geometry: the configuration file's zones and lines with the stored edits applied. Feeds the
 /// running pipelines (through <see cref="CameraRuntimes"/>) and the rules document the API serves.
 /// </summary>
-public sealed class CameraGeometryService(ICameraGeometryStore store, CivicLensConfig config, CameraRuntimes runtimes)
+public sealed class CameraGeometryService(ICameraGeometryStore store, Cameras.CameraCatalog catalog, CameraRuntimes runtimes)
 {
     public const string Zone = "zone";
     public const string Line = "line";
 
-    public CivicLensConfig Config => config;
+    /// <summary>The district the cameras are checked against (sites).</summary>
+    public CivicLensConfig Config => catalog.District;
+
+    /// <summary>A registry camera with its definition's zones and lines (before edits); null when unknown.</summary>
+    public Task<CameraConfig?> FindAsync(string cameraId, CancellationToken ct) => catalog.FindAsync(cameraId, ct);
 
     public ICameraGeometryStore Store => store;
 
@@ -120,7 +124,7 @@ public sealed class CameraGeometryService(ICameraGeometryStore store, CivicLensC
     /// <summary>The camera's rules document (what <c>GET /api/cameras/{id}/rules</c> serves) with the effective geometry and each item's version.</summary>
     public async Task<string> DocumentAsync(string cameraId, string? stored, CancellationToken ct)
     {
-        var camera = config.FindCamera(cameraId);
+        var camera = await catalog.FindAsync(cameraId, ct);
         if (camera is null) return stored ?? "{}";
         var rows = await store.ListAsync(cameraId, ct);
         var effective = ToOverrides(rows).ApplyTo(camera);

@@ -156,7 +156,8 @@ public static class CaseEndpoints
 
         var title = string.IsNullOrWhiteSpace(body.Title) ? $"{desk.CategoryOrDefault(e.Category).Name}: {e.Kind} at {e.CameraId}" : body.Title.Trim();
         if (title.Length > 200) return ApiProblems.BadRequest("title is at most 200 characters");
-        var place = config.FindCamera(e.CameraId)?.Placement?.Location;
+        var place = await db.Cameras.AsNoTracking().Where(x => x.Id == e.CameraId && (x.Latitude != 0 || x.Longitude != 0))
+            .Select(x => new { x.Latitude, x.Longitude }).FirstOrDefaultAsync(ct);
         var c = desk.NewCase(title, e.Category, e.AreaId, e.SiteId, place?.Latitude, place?.Longitude, now, route, user.Name, $"event {e.Id}");
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         db.Cases.Add(c);
@@ -200,7 +201,7 @@ public static class CaseEndpoints
         if (from == CaseStates.Fixed && body.State == CaseStates.InProgress) c.Verification = null;
         db.CaseChanges.Add(new CaseChange { CaseId = c.Id, At = ms, Actor = user.Name, Change = $"{from} -> {body.State}" + (string.IsNullOrWhiteSpace(body.Note) ? "" : ": " + body.Note.Trim()) });
         var linked = body.State == CaseStates.Fixed ? await db.Events.Where(e => e.CaseId == c.Id).Select(e => e.CameraId).Distinct().ToListAsync(ct) : [];
-        if (body.State == CaseStates.Fixed && verifier.Camera(c, linked) is { } watch)
+        if (body.State == CaseStates.Fixed && await verifier.CameraAsync(c, linked, ct) is { } watch)
         {
             c.Verification = CaseVerifier.Awaiting;
             c.VerifyCameraId = watch.Camera;

@@ -122,7 +122,8 @@ public static class MapEndpoints
         if (!TryBox(west, south, east, north, zoom, out var box, out var error)) return ApiProblems.BadRequest(error!);
         var user = CurrentUser.From(p)!;
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var q = db.Cameras.AsNoTracking().Where(c => c.Longitude >= box.W && c.Longitude <= box.E && c.Latitude >= box.S && c.Latitude <= box.N);
+        // A retired camera is gone from the street: the registry keeps it, the map does not.
+        var q = db.Cameras.AsNoTracking().Where(c => c.RetiredAt == null && c.Longitude >= box.W && c.Longitude <= box.E && c.Latitude >= box.S && c.Latitude <= box.N);
         if (user.Areas is not null) q = q.Where(c => user.Areas.Contains(c.AreaId));
         if (department is not null) q = q.Where(c => c.DepartmentId == department);
         if (box.Z >= CameraZoom)

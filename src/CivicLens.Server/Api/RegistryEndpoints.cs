@@ -2,6 +2,7 @@ using System.Security.Claims;
 using CivicLens.Pipeline;
 using CivicLens.Server.Accounts;
 using CivicLens.Server.Audit;
+using CivicLens.Server.Cameras;
 using CivicLens.Server.Security;
 using CivicLens.Storage;
 using CivicLens.Storage.Entities;
@@ -17,7 +18,25 @@ public sealed record CameraView(string Id, string Name, string Area, string? Sit
 {
     public static CameraView From(Camera c) => new(c.Id, c.Name, c.AreaId, c.SiteId, c.Latitude, c.Longitude, c.Heading, c.FieldOfView, c.Range, c.Purpose,
         c.LegalBasis, c.DepartmentId, c.RetentionDays, c.Analytics.Split(',', StringSplitOptions.RemoveEmptyEntries), c.Enabled, c.Health,
-        c.HealthSince is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null);
+        c.HealthSince is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null)
+    {
+        HealthReason = c.HealthReason,
+        Retired = c.RetiredAt is { } r ? DateTimeOffset.FromUnixTimeMilliseconds(r) : null,
+        HasSource = c.StreamUrlSealed is not null,
+        Version = c.Version,
+    };
+
+    /// <summary>Why it is in its state (plain words; never a stream address).</summary>
+    public string? HealthReason { get; init; }
+
+    /// <summary>When it was taken out of service for good; null while in service.</summary>
+    public DateTimeOffset? Retired { get; init; }
+
+    /// <summary>A stream is registered (its address is never shown back: it may carry credentials).</summary>
+    public bool HasSource { get; init; }
+
+    /// <summary>The registry entry's version; an edit names the version it started from.</summary>
+    public int Version { get; init; }
 
     /// <summary>How the camera's pipeline is doing on this server; null when it does not run here (see <see cref="CameraLoadView"/>).</summary>
     public CameraLoadView? Load { get; init; }
@@ -81,7 +100,7 @@ public static class RegistryEndpoints
     }
 
     private static async Task<Results<Ok<Page<CameraView>>, ProblemHttpResult>> ListCamerasAsync(ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs, CameraRuntimes runtimes, string? area,
-        string? site, string? health, string? after, int? limit, CancellationToken ct)
+        string? site, string? health, bool? retired, string? after, int? limit, CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
         var take = limit ?? 500;
@@ -92,6 +111,7 @@ public static class RegistryEndpoints
         if (area is not null) q = q.Where(c => c.AreaId == area);
         if (site is not null) q = q.Where(c => c.SiteId == site);
         if (health is not null) q = q.Where(c => c.Health == health);
+        if (retired is not true) q = q.Where(c => c.RetiredAt == null);
         // Keyset paging by id: 290,000 cameras page as fast at the end as at the start.
         if (after is not null) q = q.Where(c => string.Compare(c.Id, after) > 0);
         var rows = await q.OrderBy(c => c.Id).Take(take + 1).ToListAsync(ct);
@@ -106,21 +126,15 @@ public static class RegistryEndpoints
     }
 
     private static async Task<Results<Ok<CameraView>, ProblemHttpResult>> SetEnabledAsync(string id, CameraEnabled body, ClaimsPrincipal p,
-        IDbContextFactory<CivicLensDb> dbs, Auditor audit, CancellationToken ct)
+        IDbContextFactory<CivicLensDb> dbs, CameraRegistry registry, CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        var c = await db.Cameras.FirstOrDefaultAsync(x => x.Id == id, ct);
-        if (c is null || !user.Sees(c.AreaId)) return ApiProblems.NotFound("camera");
-        if (body.Enabled && (string.IsNullOrWhiteSpace(c.Purpose) || string.IsNullOrWhiteSpace(c.LegalBasis) || c.RetentionDays <= 0))
+        await using (var db = await dbs.CreateDbContextAsync(ct))
         {
-            await audit.RecordAsync("config.change", "refused", "camera:" + id, "enable without purpose, legal basis or retention");
-            return ApiProblems.Conflict("purpose before power: the camera has no recorded purpose, legal basis or retention");
+            var area = await db.Cameras.AsNoTracking().Where(x => x.Id == id).Select(x => x.AreaId).FirstOrDefaultAsync(ct);
+            if (area is null || !user.Sees(area)) return ApiProblems.NotFound("camera");
         }
 
-        c.Enabled = body.Enabled;
-        await db.SaveChangesAsync(ct);
-        await audit.RecordAsync("config.change", "ok", "camera:" + id, body.Enabled ? "enabled" : "disabled");
-        return TypedResults.Ok(CameraView.From(c));
+        return CameraEndpoints.Answer(await registry.SetEnabledAsync(id, body.Enabled, user.Name, ct), ok: c => TypedResults.Ok(CameraView.From(c)));
     }
 }

@@ -14,7 +14,7 @@ namespace CivicLens.Server.Cases;
 /// (a <c>scene.change</c> event of phase <c>end</c>) and then closes, with the camera named in the history. A
 /// change already cleared since the case opened confirms at once.
 /// </summary>
-public sealed class CaseVerifier(CivicLensConfig config, CaseDesk desk, IDbContextFactory<CivicLensDb> dbs, AuditLog audit, LiveNotifier live, TimeProvider time)
+public sealed class CaseVerifier(Cameras.CameraCatalog catalog, CaseDesk desk, IDbContextFactory<CivicLensDb> dbs, AuditLog audit, LiveNotifier live, TimeProvider time)
 {
     public const string Awaiting = "awaiting-camera";
     public const string Confirmed = "confirmed";
@@ -24,14 +24,31 @@ public sealed class CaseVerifier(CivicLensConfig config, CaseDesk desk, IDbConte
     /// The camera and zone that can confirm this case's fix: a camera whose events are in the case, or one at the
     /// case's site, with a change-detection rule of the case's category; null when none.
     /// </summary>
-    public (string Camera, string Zone)? Camera(CaseRecord c, IReadOnlyCollection<string> linkedCameras)
+    public async Task<(string Camera, string Zone)?> CameraAsync(CaseRecord c, IReadOnlyCollection<string> linkedCameras, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(c);
         ArgumentNullException.ThrowIfNull(linkedCameras);
         if (!desk.CategoryOrDefault(c.Category).VerifyWithCamera) return null;
-        var candidates = config.Cameras.Where(x => linkedCameras.Contains(x.Id)).Concat(config.Cameras.Where(x => c.SiteId is not null && x.Site == c.SiteId));
-        foreach (var camera in candidates)
+        List<Camera> rows;
+        await using (var db = await dbs.CreateDbContextAsync(ct))
         {
+            var linked = linkedCameras.ToList();
+            rows = await db.Cameras.AsNoTracking().Where(x => x.RetiredAt == null && (linked.Contains(x.Id) || (c.SiteId != null && x.SiteId == c.SiteId))).ToListAsync(ct);
+        }
+
+        // Cameras whose events are in the case first, then the site's.
+        foreach (var row in rows.OrderBy(r => linkedCameras.Contains(r.Id) ? 0 : 1).ThenBy(r => r.Id, StringComparer.Ordinal))
+        {
+            CameraConfig camera;
+            try
+            {
+                camera = catalog.Read(row);
+            }
+            catch (ConfigException)
+            {
+                continue;
+            }
+
             if (camera.Rules.OfType<SceneChangeRuleConfig>().FirstOrDefault(r => r.Enabled && r.Category == c.Category) is { } rule) return (camera.Id, rule.Zone);
         }
 

@@ -8,10 +8,23 @@ using Microsoft.EntityFrameworkCore;
 
 namespace CivicLens.Server.Hosting;
 
+/// <summary>What a district file does to the registry's cameras.</summary>
+public enum CameraImportMode
+{
+    /// <summary>Areas, departments and sites only.</summary>
+    None,
+
+    /// <summary>Also creates the cameras the registry does not have yet (every <c>serve --config</c> start).</summary>
+    CreateMissing,
+
+    /// <summary>Also updates the cameras it names (<c>civiclens district import</c>).</summary>
+    CreateOrUpdate,
+}
+
 /// <summary>
-/// Brings the store's registry (district, areas, departments, sites, cameras) in line with the configuration file
-/// at start. A camera no longer in the file is disabled, never deleted (its events keep their camera). Stream
-/// URLs are stored only sealed.
+/// Brings the store's district (areas, departments, sites) in line with the district file, and imports its cameras
+/// into the registry (see <see cref="CameraImportMode"/>). A camera is never deleted (its events keep their camera).
+/// Stream URLs are stored only sealed.
 /// </summary>
 public static class DistrictSync
 {
@@ -21,7 +34,8 @@ public static class DistrictSync
     public static string AreaOf(CivicLensConfig config, CameraConfig camera) =>
         camera.Area ?? config.District?.Id ?? "district";
 
-    public static async Task<int> ImportAsync(CivicLensDb db, CivicLensConfig config, SecretBox secrets, CancellationToken ct)
+    /// <param name="configText">The district file's text, for the cameras' analytics definitions as written.</param>
+    public static async Task<int> ImportAsync(CivicLensDb db, CivicLensConfig config, string? configText, SecretBox secrets, CameraImportMode cameras, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(db);
         ArgumentNullException.ThrowIfNull(config);
@@ -64,6 +78,15 @@ public static class DistrictSync
             }, ct);
         }
 
+        changes += await db.SaveChangesAsync(ct);
+        if (cameras == CameraImportMode.None) return changes;
+
+        // Cameras: the registry is their system of record. A district file creates the cameras the registry lacks;
+        // it changes existing ones only when imported on purpose (civiclens district import), and never turns one on
+        // that an operator turned off, nor touches a retired one.
+        var definitions = configText is null ? new Dictionary<string, string>() : ConfigLoader.CameraDefinitions(configText);
+        var now = DateTimeOffset.UtcNow;
+        var stamp = now.ToUnixTimeMilliseconds();
         foreach (var c in config.Cameras)
         {
             // Departments named only on a camera still need a row (a rules-only file has no departments list).
@@ -72,42 +95,63 @@ public static class DistrictSync
                 db.Departments.Add(new Department { Id = dep, Name = dep });
             }
 
-            void Apply(Camera x)
+            var existing = await db.Cameras.FindAsync([c.Id], ct);
+            if (existing is not null && (cameras == CameraImportMode.CreateMissing || existing.RetiredAt is not null)) continue;
+            var row = existing ?? new Camera { Id = c.Id, Name = c.Id, AreaId = districtId, Purpose = "", LegalBasis = "", DepartmentId = "", Enabled = true };
+            row.Name = c.Name ?? c.Id;
+            row.AreaId = AreaOf(config, c);
+            row.SiteId = c.Site;
+            row.Latitude = c.Placement?.Location.Latitude ?? 0;
+            row.Longitude = c.Placement?.Location.Longitude ?? 0;
+            row.Heading = c.Placement?.Heading;
+            row.FieldOfView = c.Placement?.FieldOfView;
+            row.Range = c.Placement?.Range;
+            row.Purpose = c.Purpose ?? "";
+            row.LegalBasis = c.LegalBasis ?? "";
+            row.DepartmentId = c.Department ?? "";
+            row.RetentionDays = (int)Math.Ceiling((c.Retention ?? TimeSpan.Zero).TotalDays);
+            row.Analytics = string.Join(",", c.Rules.Select(r => r.Type).Distinct());
+            row.Rules = RulesDocument(c);
+            row.Definition = definitions.GetValueOrDefault(c.Id);
+            if (c.Source is not null) row.StreamUrlSealed = secrets.SealText(c.Source, StreamPurpose);
+            row.UpdatedAt = stamp;
+            if (existing is null)
             {
-                x.Name = c.Name ?? c.Id;
-                x.AreaId = AreaOf(config, c);
-                x.SiteId = c.Site;
-                x.Latitude = c.Placement?.Location.Latitude ?? 0;
-                x.Longitude = c.Placement?.Location.Longitude ?? 0;
-                x.Heading = c.Placement?.Heading;
-                x.FieldOfView = c.Placement?.FieldOfView;
-                x.Range = c.Placement?.Range;
-                x.Purpose = c.Purpose ?? "";
-                x.LegalBasis = c.LegalBasis ?? "";
-                x.DepartmentId = c.Department ?? "";
-                x.RetentionDays = (int)Math.Ceiling((c.Retention ?? TimeSpan.Zero).TotalDays);
-                x.Analytics = string.Join(",", c.Rules.Select(r => r.Type).Distinct());
-                x.Enabled = true;
-                x.Rules = RulesDocument(c);
-                if (c.Source is not null) x.StreamUrlSealed = secrets.SealText(c.Source, StreamPurpose);
+                db.Cameras.Add(row);
+                Cameras.CameraStateStore.Apply(db, row, Cameras.CameraRegistry.Initial(row, now));
             }
-
-            await Upsert(db.Cameras, c.Id, () =>
+            else
             {
-                var cam = new Camera { Id = c.Id, Name = c.Id, AreaId = districtId, Purpose = "", LegalBasis = "", DepartmentId = "" };
-                Apply(cam);
-                return cam;
-            }, Apply, ct);
-        }
-
-        var configured = config.Cameras.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var gone in await db.Cameras.Where(c => c.Enabled).ToListAsync(ct))
-        {
-            if (!configured.Contains(gone.Id)) gone.Enabled = false;
+                row.Version++;
+            }
         }
 
         changes += await db.SaveChangesAsync(ct);
         return changes;
+    }
+
+    /// <summary>
+    /// The district as the store holds it (areas, departments, sites), for a registry change made without the district
+    /// file at hand (<c>civiclens district import cameras.csv</c>, a server started without <c>--config</c>).
+    /// </summary>
+    public static async Task<CivicLensConfig> FromStoreAsync(CivicLensDb db, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var areas = await db.Areas.AsNoTracking().ToListAsync(ct);
+        var district = areas.FirstOrDefault(a => a.ParentId is null);
+        return new CivicLensConfig
+        {
+            District = district is null ? null : new DistrictConfig(district.Id, district.Name, Outline(district.Polygon)),
+            Areas = [.. areas.Where(a => a.ParentId is not null).Select(a => new AreaConfig(a.Id, a.Name, Outline(a.Polygon)))],
+            Departments = [.. (await db.Departments.AsNoTracking().ToListAsync(ct)).Select(d => new DepartmentConfig(d.Id, d.Name, d.Contact, []))],
+            Sites = [.. (await db.Sites.AsNoTracking().ToListAsync(ct)).Select(x => new SiteConfig(x.Id, x.Name, x.Kind) { Area = x.AreaId, Outline = x.Polygon is null ? null : Outline(x.Polygon) })],
+        };
+    }
+
+    private static List<GeoPoint> Outline(string polygon)
+    {
+        var rings = JsonSerializer.Deserialize<double[][][]>(polygon);
+        return rings is { Length: > 0 } ? [.. rings[0].Where(p => p.Length >= 2).Select(p => new GeoPoint(p[0], p[1]))] : [];
     }
 
     /// <summary>The camera's zones, lines and rules as one JSON document (what the console's editor shows and the API serves).</summary>

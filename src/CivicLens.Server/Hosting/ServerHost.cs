@@ -6,10 +6,12 @@ using CivicLens.Rules.Configuration;
 using CivicLens.Server.Accounts;
 using CivicLens.Server.Api;
 using CivicLens.Server.Audit;
+using CivicLens.Server.Cameras;
 using CivicLens.Server.Ingest;
 using CivicLens.Server.Live;
 using CivicLens.Server.Cases;
 using CivicLens.Server.Open311;
+using CivicLens.Server.Operations;
 using CivicLens.Server.Outbox;
 using CivicLens.Server.Reports;
 using CivicLens.Server.Retention;
@@ -46,8 +48,8 @@ public static class ServerHost
         StartupGuard.CheckListeners(options);
         StartupGuard.CheckOidc(options);
         // The configuration is validated before anything is written (purpose before power included).
-        var config = options.ConfigPath is null ? new CivicLensConfig() : ConfigLoader.LoadFile(options.ConfigPath);
-        foreach (var camera in config.Cameras)
+        var config = options.ConfigPath is null ? null : ConfigLoader.LoadFile(options.ConfigPath);
+        foreach (var camera in config?.Cameras ?? [])
         {
             if (camera.MissingAccountability() is { Count: > 0 } missing) throw new ConfigException(missing);
         }
@@ -57,7 +59,7 @@ public static class ServerHost
             // Departments say in the district file how they are told of their cases.
             options = options with
             {
-                DepartmentDeliveries = config.Departments.SelectMany(d => d.Delivery.Select(x => new DepartmentDelivery(d.Id, x.Kind, x.Target, x.ServiceCode, x.ApiKeyEnv))).ToList(),
+                DepartmentDeliveries = (config?.Departments ?? []).SelectMany(d => d.Delivery.Select(x => new DepartmentDelivery(d.Id, x.Kind, x.Target, x.ServiceCode, x.ApiKeyEnv))).ToList(),
             };
         }
 
@@ -65,6 +67,12 @@ public static class ServerHost
         Directory.CreateDirectory(options.SnapshotDirectory);
         var storage = options.EffectiveStorage;
         await StorageSetup.MigrateAsync(storage, ct);
+        if (config is null)
+        {
+            // No district file: the district the store holds (its registry keeps the cameras either way).
+            await using var db = new CivicLensDb(StorageSetup.Options(storage));
+            config = await DistrictSync.FromStoreAsync(db, ct);
+        }
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
         builder.AddListeners(options);
@@ -74,6 +82,7 @@ public static class ServerHost
         builder.AddIngest(options);
         builder.AddOutbox(options);
         builder.AddReports(options);
+        builder.AddOperations(options);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -225,15 +234,27 @@ public static class ServerHost
     private static void AddIngest(this WebApplicationBuilder builder, ServerOptions options)
     {
         var s = builder.Services;
-        s.AddSingleton(sp => new EventJournal(options.JournalDirectory, PipelineService.Mapper(sp.GetRequiredService<CivicLensConfig>())));
+        s.AddSingleton(sp =>
+        {
+            var catalog = sp.GetRequiredService<CameraCatalog>();
+            return new EventJournal(options.JournalDirectory, CameraHost.Mapper(catalog.District, catalog.Cached));
+        });
         s.AddSingleton<CameraHealthUpdater>();
+        // The camera registry: the database is its system of record; the host runs its enabled cameras here.
+        s.AddSingleton<CameraCatalog>();
+        s.AddSingleton<RegistrySignal>();
+        s.AddSingleton<CameraRegistry>();
+        s.AddSingleton<CameraImporter>();
+        s.AddSingleton<CameraStateStore>();
+        s.AddHostedService(sp => sp.GetRequiredService<CameraStateStore>());
+        s.TryAddSingleton<CameraHost>();
+        s.AddHostedService(sp => sp.GetRequiredService<CameraHost>());
         // Running cameras: load, the redacted live view, zone and line edits applied without a restart.
         s.AddSingleton(sp => new CivicLens.Pipeline.CameraRuntimes(sp.GetRequiredService<TimeProvider>()));
         s.AddSingleton<ICameraGeometryStore, DbCameraGeometryStore>();
         s.AddSingleton<CameraGeometryService>();
         s.AddSingleton<LiveViewAudit>();
         s.AddHostedService<JournalDrain>();
-        s.AddHostedService<PipelineService>();
         s.AddSingleton<RetentionService>();
         s.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
     }
@@ -252,7 +273,8 @@ public static class ServerHost
 
         if (options.ConfigPath is not null)
         {
-            var changes = await DistrictSync.ImportAsync(db, config, app.Services.GetRequiredService<SecretBox>(), ct);
+            var changes = await DistrictSync.ImportAsync(db, config, await File.ReadAllTextAsync(options.ConfigPath, ct), app.Services.GetRequiredService<SecretBox>(),
+                CameraImportMode.CreateMissing, ct);
             if (changes > 0) await audit.AppendAsync(new AuditEntry("system", "config.import", "ok", Path.GetFileName(options.ConfigPath), $"{changes} rows changed"), ct);
         }
     }
@@ -285,6 +307,7 @@ public static class ServerHost
         app.MapIngest();
         app.MapRegistry();
         app.MapCameraEditing();
+        app.MapCameraLifecycle();
         app.MapLiveView();
         app.MapCases();
         app.MapAdmin();
@@ -294,6 +317,7 @@ public static class ServerHost
         app.MapCaseDesk();
         app.MapOpen311(options.PhotoMaxBytes);
         app.MapMap();
+        app.MapOperations();
         app.MapHub<LiveHub>("/hubs/live");
         app.MapOpenApi("/api/openapi/{documentName}.json").RequireAuthorization();
     }

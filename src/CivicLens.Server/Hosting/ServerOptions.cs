@@ -61,8 +61,20 @@ public sealed record ServerOptions
 
     public string? ModelsDirectory { get; init; }
 
-    /// <summary>Run every configured camera's pipeline in this process.</summary>
+    /// <summary>Another detector than the bundled one (NanoDet layout, labels in a manifest beside it), e.g. a city's PPE model.</summary>
+    public string? DetectorPath { get; init; }
+
+    /// <summary>Where inference runs; a GPU provider that cannot start falls back to the CPU (logged).</summary>
+    public CivicLens.Inference.Detectors.ExecutionProviderKind ExecutionProvider { get; init; } = CivicLens.Inference.Detectors.ExecutionProviderKind.Cpu;
+
+    /// <summary>Run the registry's enabled cameras in this process.</summary>
     public bool RunPipelines { get; init; } = true;
+
+    /// <summary>How often this server looks for registry changes made elsewhere (another hub, the import command).</summary>
+    public TimeSpan RegistryPollInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Camera health changes are kept this long (the current state is always kept).</summary>
+    public TimeSpan HealthHistoryRetention { get; init; } = TimeSpan.FromDays(90);
 
     /// <summary>Play file sources in a loop (the bundled sample camera behaves like a live one).</summary>
     public bool LoopFileSources { get; init; } = true;

@@ -1,43 +1,32 @@
-using CivicLens.Server.Api;
-using CivicLens.Server.Live;
-using CivicLens.Storage;
+using CivicLens.Domain.Cameras;
+using CivicLens.Server.Cameras;
 using CivicLens.Storage.Entities;
-using Microsoft.EntityFrameworkCore;
 
 namespace CivicLens.Server.Ingest;
 
 /// <summary>
-/// Keeps the registry's camera health in step with the pipelines' <c>camera.offline</c> / <c>camera.online</c>
-/// events (online also when a camera produces anything else), and tells the live feed when it changes.
+/// Moves the registry's health of cameras analysed elsewhere (nodes posting to the ingest API) from their health
+/// events: <c>camera.offline</c>, <c>camera.online</c> and <c>camera.tamper</c>. Cameras running in this process
+/// report their state directly, with finer detail, so their events are left alone here.
 /// </summary>
-public sealed class CameraHealthUpdater(IDbContextFactory<CivicLensDb> dbs, LiveNotifier live)
+public sealed class CameraHealthUpdater(CameraStateStore states, CameraHost host)
 {
-    public async Task ApplyAsync(IReadOnlyList<EventRecord> events, CancellationToken ct)
+    public Task ApplyAsync(IReadOnlyList<EventRecord> events, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(events);
-        // The newest word per camera wins.
-        var latest = new Dictionary<string, (string Health, long At)>(StringComparer.Ordinal);
-        foreach (var e in events)
+        foreach (var e in events.OrderBy(e => e.At))
         {
-            var health = e.Kind == "camera.offline" ? "offline" : "online";
-            if (!latest.TryGetValue(e.CameraId, out var seen) || e.At >= seen.At) latest[e.CameraId] = (health, e.At);
+            if (host.Supervisor?.Find(e.CameraId) is not null) continue;
+            CameraStatus? status = (e.Kind, e.Phase) switch
+            {
+                ("camera.offline", _) => new CameraStatus(CameraState.Offline, DateTimeOffset.FromUnixTimeMilliseconds(e.At), e.Detail ?? "no frames"),
+                ("camera.online", _) or ("camera.tamper", "end") => new CameraStatus(CameraState.Streaming, DateTimeOffset.FromUnixTimeMilliseconds(e.At), null),
+                ("camera.tamper", _) => new CameraStatus(CameraState.Tamper, DateTimeOffset.FromUnixTimeMilliseconds(e.At), "view " + (e.Detail ?? "tampered with")),
+                _ => null,
+            };
+            if (status is { } s) states.Report(e.CameraId, s);
         }
 
-        if (latest.Count == 0) return;
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        var ids = latest.Keys.ToList();
-        var changed = new List<Camera>();
-        foreach (var camera in await db.Cameras.Where(c => ids.Contains(c.Id)).ToListAsync(ct))
-        {
-            var (health, at) = latest[camera.Id];
-            if (camera.Health == health) continue;
-            camera.Health = health;
-            camera.HealthSince = at;
-            changed.Add(camera);
-        }
-
-        if (changed.Count == 0) return;
-        await db.SaveChangesAsync(ct);
-        foreach (var c in changed) await live.CameraAsync(c.AreaId, CameraView.From(c));
+        return Task.CompletedTask;
     }
 }

@@ -47,6 +47,7 @@ public sealed partial class OutboxDispatcher(
         }
 
         var nextPurge = DateTimeOffset.MinValue;
+        var nextCount = DateTimeOffset.MinValue;
         var storeBackoff = TimeSpan.FromMilliseconds(500);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -61,6 +62,12 @@ public sealed partial class OutboxDispatcher(
                 }
 
                 var due = await RoundAsync(stoppingToken);
+                if (now >= nextCount)
+                {
+                    await CountBacklogAsync(stoppingToken);
+                    nextCount = now + (_options.PollInterval * 10);
+                }
+
                 // A full batch means more may be due: go on at once.
                 wait = due >= _options.BatchSize ? TimeSpan.Zero : _options.PollInterval;
                 storeBackoff = TimeSpan.FromMilliseconds(500);
@@ -143,6 +150,17 @@ public sealed partial class OutboxDispatcher(
         await db.SaveChangesAsync(CancellationToken.None);
         status.Round(rows.Count, delivered, failed);
         return rows.Count;
+    }
+
+    /// <summary>Counts the undelivered messages per channel for the backlog gauge (one grouped count on the undelivered index).</summary>
+    private async Task CountBacklogAsync(CancellationToken stoppingToken)
+    {
+        await using var db = await dbs.CreateDbContextAsync(stoppingToken);
+        var counts = await db.Outbox.Where(o => o.DeliveredAt == null).GroupBy(o => o.Channel)
+            .Select(g => new { Channel = g.Key, Count = g.LongCount() }).ToListAsync(stoppingToken);
+        var backlog = _channels.Keys.ToDictionary(c => c, _ => 0L, StringComparer.Ordinal);
+        foreach (var c in counts) backlog[c.Channel] = c.Count;
+        status.Counted(backlog);
     }
 
     private static async Task<List<Outcome>> DeliverAsync(IOutboxChannel channel, List<OutboxMessage> messages, CancellationToken stoppingToken)

@@ -89,6 +89,10 @@ public sealed partial class RetentionService(ServerOptions options, IDbContextFa
             if (batch.Count < 1000) break;
         }
 
+        // Camera health history: operational data about devices, kept as long as the city's operations need it.
+        var healthBefore = (now - options.HealthHistoryRetention).ToUnixTimeMilliseconds();
+        await db.CameraHealthChanges.Where(h => h.At < healthBefore).ExecuteDeleteAsync(ct);
+
         var pass = new RetentionPass(snapshots, eventsDeleted, casesDeleted);
         if (pass.Total > 0)
         {

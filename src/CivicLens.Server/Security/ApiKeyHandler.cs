@@ -12,7 +12,7 @@ namespace CivicLens.Server.Security;
 
 /// <summary>
 /// <c>Authorization: ApiKey &lt;key&gt;</c> for analysis nodes and integrations. Only the key's SHA-256 is stored;
-/// a key grants its scope (ingest, open311) and nothing else.
+/// a key grants its scope (ingest, open311, metrics) and nothing else.
 /// </summary>
 public sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
     IDbContextFactory<CivicLensDb> dbs) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
@@ -23,11 +23,14 @@ public sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> o
 
     public const string Open311Scope = "open311";
 
+    public const string MetricsScope = "metrics";
+
     /// <summary>Each scope grants one role and nothing else: an Open311 app's key cannot post events.</summary>
     public static readonly IReadOnlyDictionary<string, string> Scopes = new Dictionary<string, string>
     {
         [IngestScope] = Roles.Node,
         [Open311Scope] = Roles.Open311App,
+        [MetricsScope] = Roles.Metrics,
     };
 
     public static string HashKey(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));

@@ -155,6 +155,10 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                         .HasColumnType("text")
                         .HasColumnName("area_id");
 
+                    b.Property<string>("Definition")
+                        .HasColumnType("text")
+                        .HasColumnName("definition");
+
                     b.Property<string>("DepartmentId")
                         .IsRequired()
                         .HasColumnType("text")
@@ -176,6 +180,10 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                         .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("health");
+
+                    b.Property<string>("HealthReason")
+                        .HasColumnType("text")
+                        .HasColumnName("health_reason");
 
                     b.Property<long?>("HealthSince")
                         .HasColumnType("bigint")
@@ -212,6 +220,10 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("retention_days");
 
+                    b.Property<long?>("RetiredAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("retired_at");
+
                     b.Property<string>("Rules")
                         .HasColumnType("text")
                         .HasColumnName("rules");
@@ -224,11 +236,26 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                         .HasColumnType("bytea")
                         .HasColumnName("stream_url_sealed");
 
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("updated_at");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("integer")
+                        .HasColumnName("version");
+
                     b.HasKey("Id");
 
                     b.HasIndex("AreaId");
 
                     b.HasIndex("SiteId");
+
+                    b.HasIndex("UpdatedAt");
+
+                    b.HasIndex("AreaId", "Health");
+
+                    b.HasIndex("Health", "AreaId");
 
                     b.HasIndex("Latitude", "Longitude");
 
@@ -271,6 +298,42 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                     b.HasKey("CameraId", "Kind", "ItemId");
 
                     b.ToTable("camera_geometry", (string)null);
+                });
+
+            modelBuilder.Entity("CivicLens.Storage.Entities.CameraHealthChange", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("At")
+                        .HasColumnType("bigint")
+                        .HasColumnName("at");
+
+                    b.Property<string>("CameraId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("camera_id");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("state");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("At");
+
+                    b.HasIndex("CameraId", "At");
+
+                    b.ToTable("camera_health_changes", (string)null);
                 });
 
             modelBuilder.Entity("CivicLens.Storage.Entities.CaseChange", b =>
@@ -734,13 +797,13 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                         .HasColumnType("text")
                         .HasColumnName("contact_sealed");
 
-                    b.Property<string>("Description")
-                        .HasColumnType("text")
-                        .HasColumnName("description");
-
                     b.Property<string>("ContentHash")
                         .HasColumnType("text")
                         .HasColumnName("content_hash");
+
+                    b.Property<string>("Description")
+                        .HasColumnType("text")
+                        .HasColumnName("description");
 
                     b.Property<string>("Flags")
                         .HasColumnType("text")

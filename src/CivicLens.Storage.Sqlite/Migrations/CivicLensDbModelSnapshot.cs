@@ -147,6 +147,10 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("area_id");
 
+                    b.Property<string>("Definition")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("definition");
+
                     b.Property<string>("DepartmentId")
                         .IsRequired()
                         .HasColumnType("TEXT")
@@ -168,6 +172,10 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT")
                         .HasColumnName("health");
+
+                    b.Property<string>("HealthReason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("health_reason");
 
                     b.Property<long?>("HealthSince")
                         .HasColumnType("INTEGER")
@@ -204,6 +212,10 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("retention_days");
 
+                    b.Property<long?>("RetiredAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("retired_at");
+
                     b.Property<string>("Rules")
                         .HasColumnType("TEXT")
                         .HasColumnName("rules");
@@ -216,11 +228,26 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .HasColumnType("BLOB")
                         .HasColumnName("stream_url_sealed");
 
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated_at");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
                     b.HasKey("Id");
 
                     b.HasIndex("AreaId");
 
                     b.HasIndex("SiteId");
+
+                    b.HasIndex("UpdatedAt");
+
+                    b.HasIndex("AreaId", "Health");
+
+                    b.HasIndex("Health", "AreaId");
 
                     b.HasIndex("Latitude", "Longitude");
 
@@ -263,6 +290,40 @@ namespace CivicLens.Storage.Sqlite.Migrations
                     b.HasKey("CameraId", "Kind", "ItemId");
 
                     b.ToTable("camera_geometry", (string)null);
+                });
+
+            modelBuilder.Entity("CivicLens.Storage.Entities.CameraHealthChange", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("at");
+
+                    b.Property<string>("CameraId")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("camera_id");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("state");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("At");
+
+                    b.HasIndex("CameraId", "At");
+
+                    b.ToTable("camera_health_changes", (string)null);
                 });
 
             modelBuilder.Entity("CivicLens.Storage.Entities.CaseChange", b =>
@@ -715,13 +776,13 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("contact_sealed");
 
-                    b.Property<string>("Description")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("description");
-
                     b.Property<string>("ContentHash")
                         .HasColumnType("TEXT")
                         .HasColumnName("content_hash");
+
+                    b.Property<string>("Description")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("description");
 
                     b.Property<string>("Flags")
                         .HasColumnType("TEXT")

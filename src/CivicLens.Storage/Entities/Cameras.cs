@@ -43,11 +43,48 @@ public sealed class Camera
     /// <summary>Zones, lines and rules as the camera's configuration document (JSON).</summary>
     public string? Rules { get; set; }
 
+    /// <summary>
+    /// The camera's analytics definition: resolution, zones, lines, privacy masks, rules and health settings as the
+    /// district file writes them (YAML), without the registry's own fields. Null: none yet (it streams for health only).
+    /// </summary>
+    public string? Definition { get; set; }
+
+    /// <summary>The operator wants it analysed. Stays as set across restarts; a retired camera is never enabled.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>online, offline or unknown.</summary>
-    public string Health { get; set; } = "unknown";
+    /// <summary>Unix ms when it was retired (taken out of service for good); null while in service. Its row and events stay.</summary>
+    public long? RetiredAt { get; set; }
+
+    /// <summary>streaming, starting, reconnecting, offline, tamper, failed, disabled, no-source or retired (see CameraStates).</summary>
+    public string Health { get; set; } = "disabled";
 
     /// <summary>Unix ms of the last health change.</summary>
     public long? HealthSince { get; set; }
+
+    /// <summary>Why it is in that state (an operator's words: never a URL).</summary>
+    public string? HealthReason { get; set; }
+
+    /// <summary>Unix ms of the last change to the registry entry (what running nodes poll for).</summary>
+    public long UpdatedAt { get; set; }
+
+    /// <summary>Bumped by every registry change; an edit made from a stale copy is refused.</summary>
+    public int Version { get; set; } = 1;
+}
+
+/// <summary>
+/// One change of a camera's health state. Only changes are stored, so a healthy district costs nothing; the current
+/// state is also on the camera's row (<see cref="Camera.Health"/>) for counting.
+/// </summary>
+public sealed class CameraHealthChange
+{
+    public long Id { get; set; }
+
+    public required string CameraId { get; set; }
+
+    public required string State { get; set; }
+
+    public string? Reason { get; set; }
+
+    /// <summary>Unix ms.</summary>
+    public long At { get; set; }
 }

@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using CivicLens.Storage.Entities;
 using Microsoft.EntityFrameworkCore;
@@ -33,6 +34,13 @@ public sealed class EventStore(StorageOptions options, TimeProvider time) : IDis
     private const string InsertOutbox =
         "INSERT INTO outbox (channel, event_id, payload, created_at, attempts, next_attempt_at) VALUES (@channel, @event_id, @payload, @created_at, 0, @created_at)";
 
+    // Both ingest paths (the API and the journal drain) commit here, so the counts cover every stored event.
+    private static readonly Meter Meter = new("CivicLens.Ingest");
+    private static readonly Counter<long> Commits = Meter.CreateCounter<long>("civiclens.ingest.commits", "{commit}",
+        "Event batches committed to the store (a batch of replays, which stores nothing new, counts too)");
+    private static readonly Counter<long> Stored = Meter.CreateCounter<long>("civiclens.ingest.events", "{event}",
+        "Events newly stored, by kind (replays and retries of stored events are not counted)");
+
     // SQLite has one writer; queueing here is cheaper than its busy-wait.
     private readonly SemaphoreSlim _writer = new(1, 1);
     private readonly bool _sqlite = options.Provider == StorageProvider.Sqlite;
@@ -53,10 +61,12 @@ public sealed class EventStore(StorageOptions options, TimeProvider time) : IDis
             var connection = db.Database.GetDbConnection();
             await db.Database.OpenConnectionAsync(cancellationToken);
             await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+            var kinds = new Dictionary<string, int>(StringComparer.Ordinal);
             if (!_sqlite)
             {
-                var stored = await PostgresIngestAsync((NpgsqlConnection)connection, (NpgsqlTransaction)tx, events, now, cancellationToken);
+                var stored = await PostgresIngestAsync((NpgsqlConnection)connection, (NpgsqlTransaction)tx, events, now, kinds, cancellationToken);
                 await tx.CommitAsync(cancellationToken);
+                Committed(kinds);
                 return stored;
             }
 
@@ -68,6 +78,7 @@ public sealed class EventStore(StorageOptions options, TimeProvider time) : IDis
                 Bind(insert, e, now);
                 if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0) continue;
                 inserted++;
+                kinds[e.Kind] = kinds.GetValueOrDefault(e.Kind) + 1;
                 if (Channels.Count == 0) continue;
                 var payload = JsonSerializer.Serialize(EventMessage.From(e), EventMessage.JsonOptions);
                 foreach (var channel in Channels)
@@ -81,6 +92,7 @@ public sealed class EventStore(StorageOptions options, TimeProvider time) : IDis
             }
 
             await tx.CommitAsync(cancellationToken);
+            Committed(kinds);
             return inserted;
         }
         finally
@@ -90,6 +102,12 @@ public sealed class EventStore(StorageOptions options, TimeProvider time) : IDis
     }
 
     public void Dispose() => _writer.Dispose();
+
+    private static void Committed(Dictionary<string, int> newByKind)
+    {
+        Commits.Add(1);
+        foreach (var (kind, count) in newByKind) Stored.Add(count, new KeyValuePair<string, object?>("kind", kind));
+    }
 
     private const string PostgresInsertEvents =
         "INSERT INTO events (id, kind, phase, camera_id, rule, category, zone, line, site_id, area_id, at, stored_at, incident_id, label, count, " +
@@ -102,7 +120,8 @@ public sealed class EventStore(StorageOptions options, TimeProvider time) : IDis
         "INSERT INTO outbox (channel, event_id, payload, created_at, attempts, next_attempt_at) " +
         "SELECT c, e, p, @created_at, 0, @created_at FROM unnest(@channel, @event_id, @payload) AS t(c, e, p)";
 
-    private async Task<int> PostgresIngestAsync(NpgsqlConnection connection, NpgsqlTransaction tx, IReadOnlyList<EventRecord> events, long now, CancellationToken ct)
+    private async Task<int> PostgresIngestAsync(NpgsqlConnection connection, NpgsqlTransaction tx, IReadOnlyList<EventRecord> events, long now,
+        Dictionary<string, int> kinds, CancellationToken ct)
     {
         var n = events.Count;
         await using var insert = new NpgsqlCommand(PostgresInsertEvents, connection, tx);
@@ -133,6 +152,13 @@ public sealed class EventStore(StorageOptions options, TimeProvider time) : IDis
         await using (var reader = await insert.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct)) fresh.Add(reader.GetGuid(0));
+        }
+
+        // A batch may name an id twice; it is counted once.
+        var counted = new HashSet<Guid>();
+        foreach (var e in events)
+        {
+            if (fresh.Contains(e.Id) && counted.Add(e.Id)) kinds[e.Kind] = kinds.GetValueOrDefault(e.Kind) + 1;
         }
 
         if (fresh.Count == 0 || Channels.Count == 0) return fresh.Count;
