@@ -43,6 +43,8 @@ public sealed class CivicLensDb(DbContextOptions<CivicLensDb> options) : DbConte
 
     public DbSet<CameraHealthChange> CameraHealthChanges => Set<CameraHealthChange>();
 
+    public DbSet<CameraStateCount> CameraStateCounts => Set<CameraStateCount>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         ArgumentNullException.ThrowIfNull(modelBuilder);
@@ -72,6 +74,11 @@ public sealed class CivicLensDb(DbContextOptions<CivicLensDb> options) : DbConte
             // Nodes poll for registry changes since their last look.
             e.HasIndex(c => c.UpdatedAt);
             e.Property(c => c.Version).IsConcurrencyToken();
+        });
+        modelBuilder.Entity<CameraStateCount>(e =>
+        {
+            e.ToTable("camera_state_counts");
+            e.HasKey(c => new { c.AreaId, c.State });
         });
         modelBuilder.Entity<CameraHealthChange>(e =>
         {

@@ -23,6 +23,16 @@ public sealed class CameraRegistryTests
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
+    /// <summary>The counts the triggers keep equal a fresh count of the registry, whatever wrote it.</summary>
+    private static async Task AssertCountsMatchRegistryAsync(TestServer server)
+    {
+        await using var db = await server.Service<IDbContextFactory<CivicLensDb>>().CreateDbContextAsync();
+        var kept = await db.CameraStateCounts.AsNoTracking().Where(c => c.Cameras != 0).OrderBy(c => c.AreaId).ThenBy(c => c.State)
+            .Select(c => $"{c.AreaId}/{c.State}={c.Cameras}").ToListAsync();
+        var counted = await db.Cameras.AsNoTracking().GroupBy(c => new { c.AreaId, c.Health }).Select(g => new { g.Key.AreaId, g.Key.Health, N = g.Count() }).ToListAsync();
+        Assert.Equal(counted.OrderBy(c => c.AreaId, StringComparer.Ordinal).ThenBy(c => c.Health, StringComparer.Ordinal).Select(c => $"{c.AreaId}/{c.Health}={c.N}"), kept.Order(StringComparer.Ordinal));
+    }
+
     [Theory]
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
     public async Task Lifecycle_CreateEnableDisableRetire_PurposeBeforePowerAndAudited(string provider)
@@ -72,6 +82,7 @@ public sealed class CameraRegistryTests
         Assert.False(await db.Audit.AnyAsync(a => a.Detail != null && a.Detail.Contains("Hunter2pass")));
         var row = await db.Cameras.AsNoTracking().SingleAsync(c => c.Id == "river-1");
         Assert.Null(row.StreamUrlSealed); // a retired camera's credentials are gone
+        await AssertCountsMatchRegistryAsync(server);
     }
 
     [Fact]
@@ -178,6 +189,14 @@ public sealed class CameraRegistryTests
         Assert.Equal(1, byArea.GetProperty("areas").GetProperty("campus").GetProperty("disabled").GetInt32());
         var scoped = await server.StaffAsync(Roles.Viewer, "campus");
         Assert.Equal(HttpStatusCode.NotFound, (await scoped.GetAsync("/api/camera-health/counts?area=riverside")).StatusCode);
+        var campusOnly = await scoped.GetFromJsonAsync<JsonElement>("/api/camera-health/counts");
+        Assert.Equal(2, campusOnly.GetProperty("total").GetInt32()); // the sample camera and r-3
+
+        // A camera moved to another ward is counted there at once.
+        var moved = "id,latitude,longitude,area\nr-3,53.803,-1.543,riverside\n";
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/api/cameras/import", new StringContent(moved, Encoding.UTF8, "text/csv"))).StatusCode);
+        Assert.Equal(1, (await scoped.GetFromJsonAsync<JsonElement>("/api/camera-health/counts")).GetProperty("total").GetInt32());
+        await AssertCountsMatchRegistryAsync(server);
     }
 
     [Fact]

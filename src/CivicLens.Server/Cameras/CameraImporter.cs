@@ -139,6 +139,8 @@ public sealed class CameraImporter(IDbContextFactory<CivicLensDb> dbs, CameraCat
         db.ChangeTracker.DetectChanges();
         await db.SaveChangesAsync(ct);
         await tx!.CommitAsync(ct);
+        // After a bulk load the planner's statistics are stale; a list or count planned on them can scan the table.
+        if (created + updated >= 10_000) await db.Database.ExecuteSqlRawAsync("ANALYZE cameras", ct);
         await audit.AppendAsync(new AuditEntry(actor, "camera.import", "ok", "cameras", $"{created} created, {updated} updated, {unchanged} unchanged ({format})"), ct);
         foreach (var id in existing.Keys) catalog.Forget(id);
         signal.Changed();

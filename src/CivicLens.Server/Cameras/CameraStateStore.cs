@@ -57,9 +57,10 @@ public sealed partial class CameraStateStore(IDbContextFactory<CivicLensDb> dbs,
                     pending.Clear();
                     backoff = TimeSpan.FromMilliseconds(500);
                 }
-                catch (Exception ex) when (StoreHealth.IsStoreFailure(ex))
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    health.StoreUnreachable(ex);
+                    // A store away, a deadlock with another writer of the same counts: the changes wait and are written again.
+                    if (StoreHealth.IsStoreFailure(ex)) health.StoreUnreachable(ex);
                     LogStoreDown(logger, pending.Count, ex.Message);
                     await Task.Delay(backoff, stoppingToken);
                     backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
@@ -97,6 +98,6 @@ public sealed partial class CameraStateStore(IDbContextFactory<CivicLensDb> dbs,
         foreach (var c in changed) await live.CameraAsync(c.AreaId, CameraView.From(c));
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Store unavailable; health changes of {Cameras} cameras wait in memory: {Error}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Health changes of {Cameras} cameras not written; they wait in memory and are retried: {Error}")]
     private static partial void LogStoreDown(ILogger logger, int cameras, string error);
 }

@@ -336,6 +336,25 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                     b.ToTable("camera_health_changes", (string)null);
                 });
 
+            modelBuilder.Entity("CivicLens.Storage.Entities.CameraStateCount", b =>
+                {
+                    b.Property<string>("AreaId")
+                        .HasColumnType("text")
+                        .HasColumnName("area_id");
+
+                    b.Property<string>("State")
+                        .HasColumnType("text")
+                        .HasColumnName("state");
+
+                    b.Property<int>("Cameras")
+                        .HasColumnType("integer")
+                        .HasColumnName("cameras");
+
+                    b.HasKey("AreaId", "State");
+
+                    b.ToTable("camera_state_counts", (string)null);
+                });
+
             modelBuilder.Entity("CivicLens.Storage.Entities.CaseChange", b =>
                 {
                     b.Property<long>("Id")

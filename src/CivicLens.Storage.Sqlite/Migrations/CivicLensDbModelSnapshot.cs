@@ -326,6 +326,25 @@ namespace CivicLens.Storage.Sqlite.Migrations
                     b.ToTable("camera_health_changes", (string)null);
                 });
 
+            modelBuilder.Entity("CivicLens.Storage.Entities.CameraStateCount", b =>
+                {
+                    b.Property<string>("AreaId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("area_id");
+
+                    b.Property<string>("State")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("state");
+
+                    b.Property<int>("Cameras")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cameras");
+
+                    b.HasKey("AreaId", "State");
+
+                    b.ToTable("camera_state_counts", (string)null);
+                });
+
             modelBuilder.Entity("CivicLens.Storage.Entities.CaseChange", b =>
                 {
                     b.Property<long>("Id")

@@ -88,3 +88,17 @@ public sealed class CameraHealthChange
     /// <summary>Unix ms.</summary>
     public long At { get; set; }
 }
+
+/// <summary>
+/// How many cameras of an area are in a state, kept by database triggers on <c>cameras</c> in the same transaction as
+/// every insert, delete and change of state or area (whoever writes it), so counting a district of 290,000 cameras
+/// reads a few hundred rows instead of scanning the registry.
+/// </summary>
+public sealed class CameraStateCount
+{
+    public required string AreaId { get; set; }
+
+    public required string State { get; set; }
+
+    public int Cameras { get; set; }
+}
