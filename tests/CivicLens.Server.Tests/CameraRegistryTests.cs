@@ -65,8 +65,9 @@ public sealed class CameraRegistryTests
         Assert.True(enabled.StatusCode == HttpStatusCode.OK, await enabled.Content.ReadAsStringAsync());
         Assert.Equal("starting", (await enabled.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("health").GetString());
         // Its accountability cannot be edited away while it runs.
-        var stripped = await admin.PutAsync("/api/cameras/river-1", Json("""{"area":"riverside","latitude":53.8,"longitude":-1.54,"purpose":"","legalBasis":"x","department":"public-space","retentionDays":30}"""));
+        var stripped = await admin.PutAsync("/api/cameras/river-1", Json("""{"area":"riverside","latitude":53.8,"longitude":-1.54,"purpose":"","legalBasis":"x","department":"public-space","retentionDays":30,"version":3}"""));
         Assert.Equal(HttpStatusCode.BadRequest, stripped.StatusCode);
+        Assert.Contains((await stripped.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("problems").EnumerateArray(), p => p.GetProperty("field").GetString() == "purpose");
 
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsJsonAsync("/api/cameras/river-1/enabled", new { enabled = false })).StatusCode);
         var retired = await admin.PostAsJsonAsync("/api/cameras/river-1/retire", new { reason = "replaced by river-2" });
@@ -78,7 +79,7 @@ public sealed class CameraRegistryTests
 
         await using var db = await server.Service<IDbContextFactory<CivicLensDb>>().CreateDbContextAsync();
         var actions = await db.Audit.Where(a => a.Target == "camera:river-1").OrderBy(a => a.Seq).Select(a => a.Action + ":" + a.Outcome).ToListAsync();
-        Assert.Equal(["camera.create:ok", "camera.enable:refused", "camera.update:ok", "camera.enable:ok", "camera.disable:ok", "camera.retire:ok"], actions);
+        Assert.Equal(["camera.create:ok", "camera.enable:refused", "camera.update:ok", "camera.update:conflict", "camera.enable:ok", "camera.update:refused", "camera.disable:ok", "camera.retire:ok"], actions);
         Assert.False(await db.Audit.AnyAsync(a => a.Detail != null && a.Detail.Contains("Hunter2pass")));
         var row = await db.Cameras.AsNoTracking().SingleAsync(c => c.Id == "river-1");
         Assert.Null(row.StreamUrlSealed); // a retired camera's credentials are gone
@@ -196,6 +197,26 @@ public sealed class CameraRegistryTests
         var moved = "id,latitude,longitude,area\nr-3,53.803,-1.543,riverside\n";
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/api/cameras/import", new StringContent(moved, Encoding.UTF8, "text/csv"))).StatusCode);
         Assert.Equal(1, (await scoped.GetFromJsonAsync<JsonElement>("/api/camera-health/counts")).GetProperty("total").GetInt32());
+        await AssertCountsMatchRegistryAsync(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
+    public async Task Import_UpdatesPastOneWriteChunk_AllWritten_CountsInStep(string provider)
+    {
+        await using var server = await TestServer.StartAsync(provider);
+        var admin = await server.AdminAsync();
+        string Csv(string name, bool withSource) => "id,name,latitude,longitude,source,area\n" + string.Concat(Enumerable.Range(0, 2100).Select(i =>
+            $"bulk-{i:D4},{name} {i},53.8,-1.54,{(withSource && i == 7 ? "rtsp://10.0.0.7/s1" : "")},{(i % 2 == 0 ? "campus" : "riverside")}\n"));
+        var first = await admin.PostAsync("/api/cameras/import", new StringContent(Csv("Pole", false), Encoding.UTF8, "text/csv"));
+        Assert.True(first.StatusCode == HttpStatusCode.OK, await first.Content.ReadAsStringAsync());
+        // Every row changes (and one gains a stream): more updates than one write chunk holds, one transaction.
+        var second = await admin.PostAsync("/api/cameras/import", new StringContent(Csv("Mast", true), Encoding.UTF8, "text/csv"));
+        Assert.True(second.StatusCode == HttpStatusCode.OK, await second.Content.ReadAsStringAsync());
+        Assert.Equal(2100, (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("updated").GetInt32());
+        await using var db = await server.Service<IDbContextFactory<CivicLensDb>>().CreateDbContextAsync();
+        Assert.Equal(2100, await db.Cameras.CountAsync(c => c.Name.StartsWith("Mast ") && c.Version == 2));
+        Assert.NotNull((await db.Cameras.AsNoTracking().SingleAsync(c => c.Id == "bulk-0007")).StreamUrlSealed);
         await AssertCountsMatchRegistryAsync(server);
     }
 

@@ -149,6 +149,14 @@ public sealed partial class CameraWorker : IAsyncDisposable
                 LogFailed(_logger, Id, ex);
             }
 
+            // Stopped or restarted on purpose while failing: nothing to report about the run that was asked to end.
+            if (stop.IsCancellationRequested) break;
+            if (run.IsCancellationRequested)
+            {
+                backoff = _options.FirstRetry;
+                continue;
+            }
+
             // A run that stayed up a while was healthy: the next failure starts the backoff afresh.
             if (_time.GetElapsedTime(started) > _options.HealthyAfter) backoff = _options.FirstRetry;
             if (offline) SetSource(SourceState.Failed, failure);
@@ -284,7 +292,6 @@ public sealed partial class CameraWorker : IAsyncDisposable
 
     private void Publish()
     {
-        CameraStatus next;
         lock (_lock)
         {
             var (state, reason) = _failedReason is not null ? (CameraState.Failed, _failedReason)
@@ -297,12 +304,25 @@ public sealed partial class CameraWorker : IAsyncDisposable
                     SourceState.Failed or SourceState.Ended => (CameraState.Offline, _sourceReason ?? "the stream ended"),
                     _ => (CameraState.Starting, (string?)null),
                 };
-            if (state == _status.State && reason == _status.Reason) return;
-            _status = next = new CameraStatus(state, _time.GetUtcNow(), reason);
+            reason = Safe(reason);
+            if (_published && state == _status.State && reason == _status.Reason) return;
+            _published = true;
+            _status = new CameraStatus(state, _time.GetUtcNow(), reason);
+            // Under the lock, so changes reach the registry in the order they happened (the callback only queues).
+            _onState(Id, _status);
         }
-
-        _onState(Id, next);
     }
+
+    private bool _published;
+
+    /// <summary>
+    /// A reason is shown to every role that reads the registry: any stream address in it (ffmpeg names its input;
+    /// a URL may carry credentials in its user part or its query) is replaced by words.
+    /// </summary>
+    public static string? Safe(string? reason) => reason is null ? null : UrlPattern().Replace(reason, "(the stream address)");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"[A-Za-z][A-Za-z0-9+.\-]*://\S+")]
+    private static partial System.Text.RegularExpressions.Regex UrlPattern();
 
     private static string Reason(Exception ex)
     {

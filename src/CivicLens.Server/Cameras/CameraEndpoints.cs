@@ -71,7 +71,8 @@ public static class CameraEndpoints
     private static async Task<Results<Created<CameraView>, ProblemHttpResult>> CreateAsync(CameraCreate body, ClaimsPrincipal p, CameraRegistry registry, CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
-        if (body.Camera.Area is { } area && !user.Sees(area)) return ApiProblems.NotFound("area");
+        // Where the camera lands (its area, else its site's, else the district) must be in the admin's scope.
+        if (!user.Sees(registry.AreaOf(body.Camera))) return ApiProblems.NotFound("area");
         return Answer(await registry.CreateAsync(body.Id, body.Camera, user.Name, ct), c => TypedResults.Created($"/api/cameras/{Uri.EscapeDataString(c.Id)}", CameraView.From(c)));
     }
 
@@ -79,7 +80,8 @@ public static class CameraEndpoints
         CameraRegistry registry, CameraRuntimes runtimes, CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
-        if (await AreaOfAsync(dbs, id, ct) is not { } area || !user.Sees(area) || (body.Area is { } moved && !user.Sees(moved))) return ApiProblems.NotFound("camera");
+        if (await AreaOfAsync(dbs, id, ct) is not { } area || !user.Sees(area)) return ApiProblems.NotFound("camera");
+        if (!user.Sees(registry.AreaOf(body))) return ApiProblems.NotFound("area");
         return Answer(await registry.UpdateAsync(id, body, user.Name, ct), c => TypedResults.Ok(CameraView.From(c).WithLoad(runtimes)));
     }
 

@@ -59,16 +59,16 @@ public sealed partial class CameraHost(ServerOptions options, CameraCatalog cata
         try
         {
             // Zones and lines edited in the console win over the definition's from the first frame.
-            await geometry.LoadAsync(stoppingToken);
+            await LoadGeometryAsync(stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
                 try
                 {
                     await SyncAsync(stoppingToken);
                 }
-                catch (Exception ex) when (StoreHealth.IsStoreFailure(ex))
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // The running cameras go on with what they have; the registry is read again when the store is back.
+                    // The running cameras go on with what they have; the registry is read again on the next look.
                     LogStoreDown(logger, ex.Message);
                 }
 
@@ -84,6 +84,26 @@ public sealed partial class CameraHost(ServerOptions options, CameraCatalog cata
         }
     }
 
+    /// <summary>How far back each look reads rows stamped before the last one (writers' clocks, long transactions).</summary>
+    public static TimeSpan ChangeWindow { get; } = TimeSpan.FromMinutes(5);
+
+    private async Task LoadGeometryAsync(CancellationToken ct)
+    {
+        for (var delay = TimeSpan.FromSeconds(1); ; delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks)))
+        {
+            try
+            {
+                await geometry.LoadAsync(ct);
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogStoreDown(logger, ex.Message);
+                await Task.Delay(delay, time, ct);
+            }
+        }
+    }
+
     /// <summary>Reads what changed in the registry since the last look and hands the running set to the supervisor.</summary>
     private async Task SyncAsync(CancellationToken ct)
     {
@@ -91,12 +111,24 @@ public sealed partial class CameraHost(ServerOptions options, CameraCatalog cata
         await using (var db = await dbs.CreateDbContextAsync(ct))
         {
             var latest = await db.Cameras.MaxAsync(c => (long?)c.UpdatedAt, ct) ?? 0;
-            if (latest < _watermark) return;
-            // Rows stamped in the same millisecond as the last look are read again; their version tells what is new.
-            var q = db.Cameras.AsNoTracking();
-            q = _watermark < 0 ? q.Where(c => c.Enabled && c.RetiredAt == null) : q.Where(c => c.UpdatedAt >= _watermark);
-            changed = await q.ToListAsync(ct);
-            _watermark = latest;
+            List<string> ids;
+            if (_watermark < 0)
+            {
+                ids = await db.Cameras.AsNoTracking().Where(c => c.Enabled && c.RetiredAt == null).Select(c => c.Id).ToListAsync(ct);
+            }
+            else
+            {
+                // A row is stamped by its writer's clock before its transaction commits, so a long import (or another
+                // host's clock) can commit rows older than the last look: the window looks back that far, and each
+                // row's version says whether it is really new.
+                var since = _watermark - (long)ChangeWindow.TotalMilliseconds;
+                var recent = await db.Cameras.AsNoTracking().Where(c => c.UpdatedAt >= since).Select(c => new { c.Id, c.Version }).ToListAsync(ct);
+                ids = [.. recent.Where(r => !_known.TryGetValue(r.Id, out var k) || k.Version != r.Version).Select(r => r.Id)];
+            }
+
+            changed = [];
+            foreach (var chunk in ids.Chunk(2000)) changed.AddRange(await db.Cameras.AsNoTracking().Where(c => chunk.Contains(c.Id)).ToListAsync(ct));
+            _watermark = Math.Max(_watermark, latest);
         }
 
         var any = false;
@@ -109,12 +141,25 @@ public sealed partial class CameraHost(ServerOptions options, CameraCatalog cata
             {
                 try
                 {
-                    spec = catalog.Spec(row);
+                    // Purpose before power, also for a row written by an older version or by hand.
+                    if (CameraAccountability.Missing(row.Purpose, row.LegalBasis, row.DepartmentId, row.RetentionDays) is { Count: > 0 } missing)
+                    {
+                        states.Report(row.Id, new CameraStatus(CameraState.Failed, time.GetUtcNow(), "purpose before power: no " + string.Join(", ", missing.Select(m => m.Field))));
+                    }
+                    else
+                    {
+                        spec = catalog.Spec(row);
+                    }
                 }
                 catch (ConfigException ex)
                 {
                     // Saved definitions are checked; one that no longer reads (the district file changed) fails alone.
                     states.Report(row.Id, new CameraStatus(CameraState.Failed, time.GetUtcNow(), "its definition no longer fits the district: " + (ex.Errors.Count > 0 ? ex.Errors[0].Message : ex.Message)));
+                }
+                catch (System.Security.Cryptography.CryptographicException)
+                {
+                    // Sealed with another key (an import run against another data folder): this camera cannot run, the others do.
+                    states.Report(row.Id, new CameraStatus(CameraState.Failed, time.GetUtcNow(), "its stream address cannot be unsealed with this server's key: register the stream again"));
                 }
             }
 
@@ -166,6 +211,6 @@ public sealed partial class CameraHost(ServerOptions options, CameraCatalog cata
     [LoggerMessage(Level = LogLevel.Error, Message = "Cameras cannot be analysed in this process (the registry and API stay up)")]
     private static partial void LogCannotAnalyse(ILogger logger, Exception ex);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Registry unreadable; running cameras go on unchanged: {Error}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Registry not read; running cameras go on unchanged: {Error}")]
     private static partial void LogStoreDown(ILogger logger, string error);
 }

@@ -55,7 +55,7 @@ public sealed class CameraImporter(IDbContextFactory<CivicLensDb> dbs, CameraCat
         var existing = new Dictionary<string, Camera>(StringComparer.Ordinal);
         foreach (var chunk in parsed.Rows.Select(r => r.Id).Chunk(Chunk))
         {
-            foreach (var c in await db.Cameras.Where(c => chunk.Contains(c.Id)).ToListAsync(ct)) existing[c.Id] = c;
+            foreach (var c in await db.Cameras.AsNoTracking().Where(c => chunk.Contains(c.Id)).ToListAsync(ct)) existing[c.Id] = c;
         }
 
         foreach (var row in parsed.Rows)
@@ -72,6 +72,9 @@ public sealed class CameraImporter(IDbContextFactory<CivicLensDb> dbs, CameraCat
         var stamp = now.ToUnixTimeMilliseconds();
         int created = 0, updated = 0, unchanged = 0;
         await using var tx = dryRun ? null : await db.Database.BeginTransactionAsync(ct);
+        var postgres = !db.Database.IsSqlite();
+        // PostgreSQL: the per-row count triggers stand aside and the counts are made again once, before the commit.
+        if (tx is not null && postgres) await db.Database.ExecuteSqlRawAsync("SET LOCAL civiclens.recount_at_end = 'on'", ct);
         db.ChangeTracker.AutoDetectChangesEnabled = false;
         var pending = 0;
         foreach (var row in parsed.Rows)
@@ -89,6 +92,10 @@ public sealed class CameraImporter(IDbContextFactory<CivicLensDb> dbs, CameraCat
             {
                 var before = Snapshot(camera);
                 var wasEnabled = camera.Enabled;
+                // Tracked from its stored values, so the update's version check compares with what was read.
+                var entry = db.Cameras.Attach(camera);
+                var sourceChanged = row.Source is not null
+                    && (camera.StreamUrlSealed is null || secrets.OpenText(camera.StreamUrlSealed, DistrictSync.StreamPurpose) != row.Source);
                 Fill(camera, row, district, districtId);
                 if (row.Enabled is { } enabled) camera.Enabled = enabled;
                 // Purpose before power also holds for a camera this file does not switch on.
@@ -111,17 +118,17 @@ public sealed class CameraImporter(IDbContextFactory<CivicLensDb> dbs, CameraCat
                     }
                 }
 
-                if (Snapshot(camera) == before && (row.Source is null || camera.StreamUrlSealed is not null && secrets.OpenText(camera.StreamUrlSealed, DistrictSync.StreamPurpose) == row.Source))
+                if (Snapshot(camera) == before && !sourceChanged)
                 {
+                    entry.State = EntityState.Detached;
                     unchanged++;
                     continue;
                 }
 
-                if (row.Source is not null) camera.StreamUrlSealed = secrets.SealText(row.Source, DistrictSync.StreamPurpose);
+                if (sourceChanged) camera.StreamUrlSealed = secrets.SealText(row.Source!, DistrictSync.StreamPurpose);
                 camera.Version++;
                 camera.UpdatedAt = stamp;
-                if (wasEnabled != camera.Enabled) CameraStateStore.Apply(db, camera, CameraRegistry.Initial(camera, now));
-                db.Entry(camera).State = EntityState.Modified;
+                if (wasEnabled != camera.Enabled || (sourceChanged && camera.Enabled)) CameraStateStore.Apply(db, camera, CameraRegistry.Initial(camera, now));
                 updated++;
             }
 
@@ -138,12 +145,18 @@ public sealed class CameraImporter(IDbContextFactory<CivicLensDb> dbs, CameraCat
         if (dryRun) return new Outcome(created, updated, unchanged, []);
         db.ChangeTracker.DetectChanges();
         await db.SaveChangesAsync(ct);
+        if (postgres)
+        {
+            await db.Database.ExecuteSqlRawAsync("DELETE FROM camera_state_counts", ct);
+            await db.Database.ExecuteSqlRawAsync("INSERT INTO camera_state_counts (area_id, state, cameras) SELECT area_id, health, COUNT(*) FROM cameras GROUP BY area_id, health", ct);
+        }
+
         await tx!.CommitAsync(ct);
-        // After a bulk load the planner's statistics are stale; a list or count planned on them can scan the table.
-        if (created + updated >= 10_000) await db.Database.ExecuteSqlRawAsync("ANALYZE cameras", ct);
-        await audit.AppendAsync(new AuditEntry(actor, "camera.import", "ok", "cameras", $"{created} created, {updated} updated, {unchanged} unchanged ({format})"), ct);
-        foreach (var id in existing.Keys) catalog.Forget(id);
+        // Committed: whatever the caller does now, the import is audited and the running cameras are told.
+        await audit.AppendAsync(new AuditEntry(actor, "camera.import", "ok", "cameras", $"{created} created, {updated} updated, {unchanged} unchanged ({format})"), CancellationToken.None);
         signal.Changed();
+        // After a bulk load the planner's statistics are stale; a list or count planned on them can scan the table.
+        if (created + updated >= 10_000) await db.Database.ExecuteSqlRawAsync("ANALYZE cameras", CancellationToken.None);
         return new Outcome(created, updated, unchanged, []);
 
         void Fill(Camera c, CameraRow row, CivicLensConfig d, string districtId)
@@ -160,7 +173,8 @@ public sealed class CameraImporter(IDbContextFactory<CivicLensDb> dbs, CameraCat
             c.RetentionDays = row.RetentionDays ?? c.RetentionDays;
             c.SiteId = row.Site ?? c.SiteId;
             c.AreaId = row.Area ?? (row.Site is { } s ? d.Sites.FirstOrDefault(x => x.Id == s)?.Area : null) ?? (c.AreaId.Length > 0 ? c.AreaId : districtId);
-            if (c.StreamUrlSealed is null && row.Source is not null) c.StreamUrlSealed = secrets.SealText(row.Source, DistrictSync.StreamPurpose);
+            // A new camera's stream; an existing one's is sealed by the caller when it changed.
+            if (c.Version == 1 && c.StreamUrlSealed is null && row.Source is not null && !existing.ContainsKey(c.Id)) c.StreamUrlSealed = secrets.SealText(row.Source, DistrictSync.StreamPurpose);
         }
     }
 

@@ -82,9 +82,13 @@ public sealed partial class CameraRegistry(IDbContextFactory<CivicLensDb> dbs, C
     {
         ArgumentNullException.ThrowIfNull(input);
         if (!IsValidId(id)) return RegistryResult.Invalid(new RegistryProblem("id", "a camera id is 1 to 64 letters, digits, '.', '-' or '_'"));
-        if (string.IsNullOrEmpty(input.Source) is false && SourceProblem(input.Source) is { } bad) return RegistryResult.Invalid(bad);
-        if (Check(id, input) is { Count: > 0 } problems) return RegistryResult.Invalid([.. problems]);
-        if (input.Enabled && Accountability(input.Purpose, input.LegalBasis, input.Department, input.RetentionDays) is { Count: > 0 } missing) return RegistryResult.Invalid([.. missing]);
+        var refused = Refusal(id, input, checkAccountability: input.Enabled);
+        if (refused is not null)
+        {
+            await audit.AppendAsync(new AuditEntry(actor, "camera.create", "refused", "camera:" + id, Fields(refused)), ct);
+            return refused;
+        }
+
         await using var db = await dbs.CreateDbContextAsync(ct);
         if (await db.Cameras.AnyAsync(c => c.Id == id, ct)) return new RegistryResult(null, [new RegistryProblem("id", $"camera '{id}' already exists")], Conflict: true);
         var now = time.GetUtcNow();
@@ -109,15 +113,19 @@ public sealed partial class CameraRegistry(IDbContextFactory<CivicLensDb> dbs, C
         var row = await db.Cameras.FirstOrDefaultAsync(c => c.Id == id, ct);
         if (row is null) return new RegistryResult(null, [], NotFound: true);
         if (row.RetiredAt is not null) return new RegistryResult(null, [new RegistryProblem("id", "a retired camera cannot be changed")], Conflict: true);
-        if (input.Version is { } v && v != row.Version)
+        if (input.Version is not { } v) return RegistryResult.Invalid(new RegistryProblem("version", "is required: the version the edit started from (GET /api/cameras/{id})"));
+        if (v != row.Version)
         {
+            await audit.AppendAsync(new AuditEntry(actor, "camera.update", "conflict", "camera:" + id, $"edited from version {v}, stored {row.Version}"), ct);
             return new RegistryResult(null, [new RegistryProblem("version", $"the camera was changed by someone else (now version {row.Version}, this edit started from {v}): reload, then edit again")], Conflict: true);
         }
 
-        if (string.IsNullOrEmpty(input.Source) is false && SourceProblem(input.Source) is { } bad) return RegistryResult.Invalid(bad);
-        if (Check(id, input) is { Count: > 0 } problems) return RegistryResult.Invalid([.. problems]);
         // Purpose before power holds for a running camera too: its accountability cannot be edited away.
-        if (row.Enabled && Accountability(input.Purpose, input.LegalBasis, input.Department, input.RetentionDays) is { Count: > 0 } missing) return RegistryResult.Invalid([.. missing]);
+        if (Refusal(id, input, checkAccountability: row.Enabled) is { } refused)
+        {
+            await audit.AppendAsync(new AuditEntry(actor, "camera.update", "refused", "camera:" + id, Fields(refused)), ct);
+            return refused;
+        }
         var changed = Describe(row, input);
         Fill(row, input);
         row.Version++;
@@ -132,7 +140,6 @@ public sealed partial class CameraRegistry(IDbContextFactory<CivicLensDb> dbs, C
             return new RegistryResult(null, [new RegistryProblem("version", "the camera was changed by someone else meanwhile: reload, then edit again")], Conflict: true);
         }
 
-        catalog.Forget(id);
         await audit.AppendAsync(new AuditEntry(actor, "camera.update", "ok", "camera:" + id, changed), ct);
         signal.Changed();
         await live.CameraAsync(row.AreaId, Api.CameraView.From(row));
@@ -196,6 +203,24 @@ public sealed partial class CameraRegistry(IDbContextFactory<CivicLensDb> dbs, C
         signal.Changed();
         await live.CameraAsync(row.AreaId, Api.CameraView.From(row));
         return new RegistryResult(row, []);
+    }
+
+    private RegistryResult? Refusal(string id, CameraInput input, bool checkAccountability)
+    {
+        if (!string.IsNullOrEmpty(input.Source) && SourceProblem(input.Source) is { } bad) return RegistryResult.Invalid(bad);
+        if (Check(id, input) is { Count: > 0 } problems) return RegistryResult.Invalid([.. problems]);
+        if (checkAccountability && Accountability(input.Purpose, input.LegalBasis, input.Department, input.RetentionDays) is { Count: > 0 } missing) return RegistryResult.Invalid([.. missing]);
+        return null;
+    }
+
+    /// <summary>The refused fields for the audit record (never their values: a source may carry credentials).</summary>
+    private static string Fields(RegistryResult r) => string.Join(", ", r.Problems.Select(p => p.Field).Distinct());
+
+    /// <summary>The area a camera written this way lands in: its area, else its site's, else the district.</summary>
+    public string AreaOf(CameraInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return input.Area ?? SiteArea(input.Site) ?? catalog.District.District?.Id ?? "district";
     }
 
     /// <summary>The state an enabled camera starts in: starting, or no-source when it has no stream.</summary>
@@ -270,7 +295,7 @@ public sealed partial class CameraRegistry(IDbContextFactory<CivicLensDb> dbs, C
     private void Fill(Camera row, CameraInput input)
     {
         row.Name = string.IsNullOrWhiteSpace(input.Name) ? row.Id : input.Name.Trim();
-        row.AreaId = input.Area ?? SiteArea(input.Site) ?? catalog.District.District?.Id ?? "district";
+        row.AreaId = AreaOf(input);
         row.SiteId = input.Site;
         row.Latitude = input.Latitude;
         row.Longitude = input.Longitude;
@@ -298,7 +323,11 @@ public sealed partial class CameraRegistry(IDbContextFactory<CivicLensDb> dbs, C
         if (input.Source is not null) parts.Add(input.Source.Length == 0 ? "stream removed" : "stream replaced");
         if (row.Purpose != (input.Purpose?.Trim() ?? "") || row.LegalBasis != (input.LegalBasis?.Trim() ?? "") || row.DepartmentId != (input.Department?.Trim() ?? "")
             || row.RetentionDays != input.RetentionDays) parts.Add("accountability");
-        if (row.Latitude != input.Latitude || row.Longitude != input.Longitude || row.Heading != input.Heading) parts.Add("placement");
+        if (row.Latitude != input.Latitude || row.Longitude != input.Longitude || row.Heading != input.Heading || row.FieldOfView != input.FieldOfView
+            || row.Range != input.Range) parts.Add("placement");
+        if (row.Name != (string.IsNullOrWhiteSpace(input.Name) ? row.Id : input.Name.Trim())) parts.Add("name");
+        if (row.SiteId != input.Site) parts.Add($"site {row.SiteId ?? "none"} -> {input.Site ?? "none"}");
+        if (input.Area is not null && row.AreaId != input.Area) parts.Add($"area {row.AreaId} -> {input.Area}");
         return parts.Count == 0 ? "no change" : string.Join(", ", parts);
     }
 }

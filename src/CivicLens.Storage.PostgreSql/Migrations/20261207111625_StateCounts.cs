@@ -28,6 +28,11 @@ namespace CivicLens.Storage.PostgreSql.Migrations
             migrationBuilder.Sql("""
                 CREATE FUNCTION camera_state_counts_track() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
+                  -- A bulk import recounts once at its end: a row-by-row count would update the same few rows
+                  -- hundreds of thousands of times in one transaction.
+                  IF current_setting('civiclens.recount_at_end', true) = 'on' THEN
+                    RETURN NULL;
+                  END IF;
                   IF TG_OP IN ('UPDATE', 'DELETE') THEN
                     UPDATE camera_state_counts SET cameras = cameras - 1 WHERE area_id = OLD.area_id AND state = OLD.health;
                   END IF;

@@ -43,7 +43,7 @@ namespace CivicLens.Storage.Sqlite.Migrations
                 defaultValue: 0);
 
             // Cameras registered before the lifecycle: the old online/offline word becomes a state the registry knows.
-            migrationBuilder.Sql("UPDATE cameras SET version = 1, health = CASE WHEN enabled THEN 'starting' ELSE 'disabled' END");
+            migrationBuilder.Sql("UPDATE cameras SET version = 1, health = CASE WHEN NOT enabled THEN 'disabled' WHEN stream_url_sealed IS NULL THEN 'no-source' ELSE 'starting' END");
 
             migrationBuilder.CreateTable(
                 name: "camera_health_changes",

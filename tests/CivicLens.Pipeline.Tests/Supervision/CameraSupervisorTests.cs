@@ -141,3 +141,13 @@ public sealed class CameraSupervisorTests
         public ValueTask OnEventsAsync(IReadOnlyList<EvidencedEvent> events, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 }
+
+public sealed class CameraWorkerReasonTests
+{
+    [Theory]
+    [InlineData("rtsp://admin:pw@10.0.0.9/live: Connection refused", "(the stream address) Connection refused")]
+    [InlineData("Server returned 401 for http://10.0.0.9/cgi?user=a&password=b", "Server returned 401 for (the stream address)")]
+    [InlineData("no frames for 10 s", "no frames for 10 s")]
+    public void Safe_ReasonNamingAStream_AddressReplaced(string reason, string expected) =>
+        Assert.Equal(expected, CameraWorker.Safe(reason));
+}
