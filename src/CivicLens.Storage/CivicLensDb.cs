@@ -45,6 +45,15 @@ public sealed class CivicLensDb(DbContextOptions<CivicLensDb> options) : DbConte
 
     public DbSet<CameraStateCount> CameraStateCounts => Set<CameraStateCount>();
 
+    public DbSet<CameraStateDelta> CameraStateDeltas => Set<CameraStateDelta>();
+
+    /// <summary>Cameras per area and state: the kept counts plus the changes not yet folded into them.</summary>
+    public IQueryable<CameraStateCount> CameraStateTotals() =>
+        CameraStateCounts.AsNoTracking().Select(c => new { c.AreaId, c.State, c.Cameras })
+            .Concat(CameraStateDeltas.AsNoTracking().Select(d => new { d.AreaId, d.State, d.Cameras }))
+            .GroupBy(x => new { x.AreaId, x.State })
+            .Select(g => new CameraStateCount { AreaId = g.Key.AreaId, State = g.Key.State, Cameras = g.Sum(x => x.Cameras) });
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         ArgumentNullException.ThrowIfNull(modelBuilder);
@@ -80,6 +89,7 @@ public sealed class CivicLensDb(DbContextOptions<CivicLensDb> options) : DbConte
             e.ToTable("camera_state_counts");
             e.HasKey(c => new { c.AreaId, c.State });
         });
+        modelBuilder.Entity<CameraStateDelta>().ToTable("camera_state_deltas");
         modelBuilder.Entity<CameraHealthChange>(e =>
         {
             e.ToTable("camera_health_changes");

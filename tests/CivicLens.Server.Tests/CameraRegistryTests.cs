@@ -27,8 +27,10 @@ public sealed class CameraRegistryTests
     private static async Task AssertCountsMatchRegistryAsync(TestServer server)
     {
         await using var db = await server.Service<IDbContextFactory<CivicLensDb>>().CreateDbContextAsync();
-        var kept = await db.CameraStateCounts.AsNoTracking().Where(c => c.Cameras != 0).OrderBy(c => c.AreaId).ThenBy(c => c.State)
-            .Select(c => $"{c.AreaId}/{c.State}={c.Cameras}").ToListAsync();
+        var kept = (await db.CameraStateTotals().ToListAsync()).Where(c => c.Cameras != 0).Select(c => $"{c.AreaId}/{c.State}={c.Cameras}").ToList();
+        // Folding the deltas (PostgreSQL) changes nothing a count reads.
+        await CameraStateTotals.FoldAsync(db, CancellationToken.None);
+        Assert.Equal(kept.Order(StringComparer.Ordinal), (await db.CameraStateCounts.AsNoTracking().Where(c => c.Cameras != 0).ToListAsync()).Select(c => $"{c.AreaId}/{c.State}={c.Cameras}").Order(StringComparer.Ordinal));
         var counted = await db.Cameras.AsNoTracking().GroupBy(c => new { c.AreaId, c.Health }).Select(g => new { g.Key.AreaId, g.Key.Health, N = g.Count() }).ToListAsync();
         Assert.Equal(counted.OrderBy(c => c.AreaId, StringComparer.Ordinal).ThenBy(c => c.Health, StringComparer.Ordinal).Select(c => $"{c.AreaId}/{c.Health}={c.N}"), kept.Order(StringComparer.Ordinal));
     }

@@ -138,10 +138,10 @@ public static class CameraEndpoints
         if (area is not null && !user.Sees(area)) return ApiProblems.NotFound("area");
         await using var db = await dbs.CreateDbContextAsync(ct);
         // Read from the counts the database's triggers keep (a few rows per area), never by scanning the registry.
-        var q = db.CameraStateCounts.AsNoTracking().Where(c => c.Cameras > 0);
+        var q = db.CameraStateTotals();
         if (user.Areas is not null) q = q.Where(c => user.Areas.Contains(c.AreaId));
         if (area is not null) q = q.Where(c => c.AreaId == area);
-        var rows = await q.Select(c => new { c.AreaId, Health = c.State, Count = c.Cameras }).ToListAsync(ct);
+        var rows = (await q.ToListAsync(ct)).Where(c => c.Cameras > 0).Select(c => new { c.AreaId, Health = c.State, Count = c.Cameras }).ToList();
         var states = CameraStates.All.ToDictionary(s => s, s => rows.Where(r => r.Health == s).Sum(r => r.Count), StringComparer.Ordinal);
         IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>>? areas = by == "area"
             ? rows.GroupBy(r => r.AreaId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)

@@ -72,9 +72,8 @@ public sealed class CameraImporter(IDbContextFactory<CivicLensDb> dbs, CameraCat
         var stamp = now.ToUnixTimeMilliseconds();
         int created = 0, updated = 0, unchanged = 0;
         await using var tx = dryRun ? null : await db.Database.BeginTransactionAsync(ct);
-        var postgres = !db.Database.IsSqlite();
         // PostgreSQL: the per-row count triggers stand aside and the counts are made again once, before the commit.
-        if (tx is not null && postgres) await db.Database.ExecuteSqlRawAsync("SET LOCAL civiclens.recount_at_end = 'on'", ct);
+        if (tx is not null) await CameraStateTotals.DeferAsync(db, ct);
         db.ChangeTracker.AutoDetectChangesEnabled = false;
         var pending = 0;
         foreach (var row in parsed.Rows)
@@ -145,11 +144,7 @@ public sealed class CameraImporter(IDbContextFactory<CivicLensDb> dbs, CameraCat
         if (dryRun) return new Outcome(created, updated, unchanged, []);
         db.ChangeTracker.DetectChanges();
         await db.SaveChangesAsync(ct);
-        if (postgres)
-        {
-            await db.Database.ExecuteSqlRawAsync("DELETE FROM camera_state_counts", ct);
-            await db.Database.ExecuteSqlRawAsync("INSERT INTO camera_state_counts (area_id, state, cameras) SELECT area_id, health, COUNT(*) FROM cameras GROUP BY area_id, health", ct);
-        }
+        await CameraStateTotals.RecountAsync(db, ct);
 
         await tx!.CommitAsync(ct);
         // Committed: whatever the caller does now, the import is audited and the running cameras are told.

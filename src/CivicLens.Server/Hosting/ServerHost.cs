@@ -247,6 +247,7 @@ public static class ServerHost
         s.AddSingleton<CameraImporter>();
         s.AddSingleton<CameraStateStore>();
         s.AddHostedService(sp => sp.GetRequiredService<CameraStateStore>());
+        s.AddHostedService<CameraStateFolding>();
         s.TryAddSingleton<CameraHost>();
         s.AddHostedService(sp => sp.GetRequiredService<CameraHost>());
         // Running cameras: load, the redacted live view, zone and line edits applied without a restart.

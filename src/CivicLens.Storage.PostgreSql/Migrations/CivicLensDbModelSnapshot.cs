@@ -355,6 +355,34 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                     b.ToTable("camera_state_counts", (string)null);
                 });
 
+            modelBuilder.Entity("CivicLens.Storage.Entities.CameraStateDelta", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("AreaId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("area_id");
+
+                    b.Property<int>("Cameras")
+                        .HasColumnType("integer")
+                        .HasColumnName("cameras");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("state");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("camera_state_deltas", (string)null);
+                });
+
             modelBuilder.Entity("CivicLens.Storage.Entities.CaseChange", b =>
                 {
                     b.Property<long>("Id")

@@ -345,6 +345,32 @@ namespace CivicLens.Storage.Sqlite.Migrations
                     b.ToTable("camera_state_counts", (string)null);
                 });
 
+            modelBuilder.Entity("CivicLens.Storage.Entities.CameraStateDelta", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("AreaId")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("area_id");
+
+                    b.Property<int>("Cameras")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cameras");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("state");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("camera_state_deltas", (string)null);
+                });
+
             modelBuilder.Entity("CivicLens.Storage.Entities.CaseChange", b =>
                 {
                     b.Property<long>("Id")

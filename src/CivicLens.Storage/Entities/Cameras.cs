@@ -92,10 +92,24 @@ public sealed class CameraHealthChange
 /// <summary>
 /// How many cameras of an area are in a state, kept by database triggers on <c>cameras</c> in the same transaction as
 /// every insert, delete and change of state or area (whoever writes it), so counting a district of 290,000 cameras
-/// reads a few hundred rows instead of scanning the registry.
+/// reads a few hundred rows instead of scanning the registry. On PostgreSQL the triggers append
+/// <see cref="CameraStateDelta"/> rows instead (one row updated again and again in one transaction is slow there),
+/// folded into these counts every few seconds; a count is these rows plus the deltas not yet folded.
 /// </summary>
 public sealed class CameraStateCount
 {
+    public required string AreaId { get; set; }
+
+    public required string State { get; set; }
+
+    public int Cameras { get; set; }
+}
+
+/// <summary>A change to <see cref="CameraStateCount"/> not yet folded into it (PostgreSQL; see there).</summary>
+public sealed class CameraStateDelta
+{
+    public long Id { get; set; }
+
     public required string AreaId { get; set; }
 
     public required string State { get; set; }

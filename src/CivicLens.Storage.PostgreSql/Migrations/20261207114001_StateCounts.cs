@@ -1,4 +1,5 @@
 ﻿using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
@@ -23,6 +24,20 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                     table.PrimaryKey("PK_camera_state_counts", x => new { x.area_id, x.state });
                 });
 
+            migrationBuilder.CreateTable(
+                name: "camera_state_deltas",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    area_id = table.Column<string>(type: "text", nullable: false),
+                    state = table.Column<string>(type: "text", nullable: false),
+                    cameras = table.Column<int>(type: "integer", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_camera_state_deltas", x => x.id);
+                });
             // Counted once from the registry as it is, then kept by triggers in the writer's own transaction.
             migrationBuilder.Sql("INSERT INTO camera_state_counts (area_id, state, cameras) SELECT area_id, health, COUNT(*) FROM cameras GROUP BY area_id, health");
             migrationBuilder.Sql("""
@@ -33,12 +48,13 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                   IF current_setting('civiclens.recount_at_end', true) = 'on' THEN
                     RETURN NULL;
                   END IF;
+                  -- Appended, never updated in place: one count row changed again and again in one transaction
+                  -- (an outage taking thousands of cameras offline) grows a version chain each change must walk.
                   IF TG_OP IN ('UPDATE', 'DELETE') THEN
-                    UPDATE camera_state_counts SET cameras = cameras - 1 WHERE area_id = OLD.area_id AND state = OLD.health;
+                    INSERT INTO camera_state_deltas (area_id, state, cameras) VALUES (OLD.area_id, OLD.health, -1);
                   END IF;
                   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-                    INSERT INTO camera_state_counts (area_id, state, cameras) VALUES (NEW.area_id, NEW.health, 1)
-                    ON CONFLICT (area_id, state) DO UPDATE SET cameras = camera_state_counts.cameras + 1;
+                    INSERT INTO camera_state_deltas (area_id, state, cameras) VALUES (NEW.area_id, NEW.health, 1);
                   END IF;
                   RETURN NULL;
                 END $$;
@@ -59,6 +75,9 @@ namespace CivicLens.Storage.PostgreSql.Migrations
             migrationBuilder.Sql("DROP FUNCTION camera_state_counts_track()");
             migrationBuilder.DropTable(
                 name: "camera_state_counts");
+
+            migrationBuilder.DropTable(
+                name: "camera_state_deltas");
         }
     }
 }

@@ -23,6 +23,20 @@ namespace CivicLens.Storage.Sqlite.Migrations
                     table.PrimaryKey("PK_camera_state_counts", x => new { x.area_id, x.state });
                 });
 
+            migrationBuilder.CreateTable(
+                name: "camera_state_deltas",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    area_id = table.Column<string>(type: "TEXT", nullable: false),
+                    state = table.Column<string>(type: "TEXT", nullable: false),
+                    cameras = table.Column<int>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_camera_state_deltas", x => x.id);
+                });
             // Counted once from the registry as it is, then kept by triggers in the writer's own transaction.
             migrationBuilder.Sql("INSERT INTO camera_state_counts (area_id, state, cameras) SELECT area_id, health, COUNT(*) FROM cameras GROUP BY area_id, health");
             migrationBuilder.Sql("""
@@ -54,6 +68,9 @@ namespace CivicLens.Storage.Sqlite.Migrations
             migrationBuilder.Sql("DROP TRIGGER cameras_state_counts_update");
             migrationBuilder.DropTable(
                 name: "camera_state_counts");
+
+            migrationBuilder.DropTable(
+                name: "camera_state_deltas");
         }
     }
 }
