@@ -223,6 +223,26 @@ public sealed class CameraRegistryTests
     }
 
     [Fact]
+    public async Task ScopedAdmin_CamerasOnlyInTheirAreas_NotBySiteOrMove()
+    {
+        await using var server = await TestServer.StartAsync();
+        var riverside = await server.StaffAsync(Roles.Admin, "riverside");
+        Assert.Equal(HttpStatusCode.Created, (await riverside.PostAsync("/api/cameras", Json("""{"id":"quay-1","camera":{"area":"riverside","latitude":53.8,"longitude":-1.54}}"""))).StatusCode);
+        // No area named, but the site lies in another ward: where it would land decides.
+        Assert.Equal(HttpStatusCode.NotFound, (await riverside.PostAsync("/api/cameras", Json("""{"id":"quay-2","camera":{"site":"plaza","latitude":53.8,"longitude":-1.54}}"""))).StatusCode);
+        // Nor can one of theirs be moved out of reach, nor another ward's camera be touched.
+        Assert.Equal(HttpStatusCode.NotFound, (await riverside.PutAsync("/api/cameras/quay-1", Json("""{"area":"campus","latitude":53.8,"longitude":-1.54,"version":1}"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await riverside.PostAsJsonAsync("/api/cameras/vtest/enabled", new { enabled = false })).StatusCode);
+        var csv = "id,latitude,longitude,area\nquay-3,53.8,-1.54,riverside\nquay-4,53.8,-1.55,campus\n";
+        var import = await riverside.PostAsync("/api/cameras/import", new StringContent(csv, Encoding.UTF8, "text/csv"));
+        Assert.Equal(HttpStatusCode.BadRequest, import.StatusCode);
+        Assert.Contains((await import.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("problems").EnumerateArray(), p => p.GetProperty("row").GetInt32() == 3 && p.GetProperty("field").GetString() == "area");
+        await using var db = await server.Service<IDbContextFactory<CivicLensDb>>().CreateDbContextAsync();
+        Assert.Equal(["quay-1"], await db.Cameras.Where(c => c.Id.StartsWith("quay-")).Select(c => c.Id).ToListAsync());
+        Assert.Equal("riverside", await db.Cameras.Where(c => c.Id == "quay-1").Select(c => c.AreaId).SingleAsync());
+    }
+
+    [Fact]
     public async Task Retention_HealthHistoryPastItsRetention_Deleted_CurrentStateKept()
     {
         await using var server = await TestServer.StartAsync();
