@@ -24,7 +24,12 @@ internal static class DistrictCommand
         var postgres = ServeCommand.PostgresOption();
         var config = new Option<string?>("--config") { Description = "The district file to check a CSV or GeoJSON against (default: the district in the store)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Check every row and say what would change; write nothing" };
-        var import = new Command("import", "Create or update cameras (and, from YAML, areas, departments and sites) in the registry") { file, data, postgres, config, dryRun };
+        var models = CommonOptions.ModelsDirectory();
+        var detector = new Option<string?>("--detector") { Description = "The detector the cameras will run with (as serve --detector): rules are checked against its labels" };
+        var import = new Command("import", "Create or update cameras (and, from YAML, areas, departments and sites) in the registry")
+        {
+            file, data, postgres, config, dryRun, models, detector,
+        };
         import.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var path = parse.GetValue(file)!;
@@ -36,17 +41,17 @@ internal static class DistrictCommand
             using var audit = new AuditLog(storage, TimeProvider.System, server.AuditAnchorPath);
             var extension = Path.GetExtension(path).ToLowerInvariant();
             return extension is ".yaml" or ".yml"
-                ? await ImportDistrictAsync(path, storage, secrets, audit, parse.GetValue(dryRun), ct)
+                ? await ImportDistrictAsync(path, storage, secrets, audit, parse.GetValue(dryRun), CameraCatalog.LabelsOf(parse.GetValue(detector), parse.GetValue(models)), ct)
                 : await ImportCamerasAsync(path, extension, parse.GetValue(config), server, storage, secrets, audit, parse.GetValue(dryRun), ct);
         }));
         return new Command("district", "The district's registry: cameras, areas, departments, sites") { import };
     }
 
-    private static async Task<int> ImportDistrictAsync(string path, StorageOptions storage, SecretBox secrets, AuditLog audit, bool dryRun, CancellationToken ct)
+    private static async Task<int> ImportDistrictAsync(string path, StorageOptions storage, SecretBox secrets, AuditLog audit, bool dryRun,
+        CivicLens.Domain.Detection.ModelLabels labels, CancellationToken ct)
     {
         var config = ConfigLoader.LoadFile(path);
-        var missing = config.Cameras.SelectMany(c => c.MissingAccountability()).ToList();
-        if (missing.Count > 0) throw new ConfigException(missing);
+        CameraCatalog.CheckRunnable(config, labels);
         if (dryRun)
         {
             await Console.Out.WriteLineAsync($"{path}: valid; {config.Cameras.Count} cameras, {config.Areas.Count} areas, {config.Departments.Count} departments, {config.Sites.Count} sites (nothing written)");

@@ -243,6 +243,20 @@ public sealed class CameraRegistryTests
     }
 
     [Fact]
+    public async Task Start_DistrictFileWithARuleTheDetectorCannotServe_RefusedWithTheRule()
+    {
+        using var dir = new TempDirectory();
+        var config = await TestAssets.SampleConfigAsync(dir.Path);
+        // A PPE rule on the bundled COCO detector, which has no hard-hat labels.
+        var yaml = (await File.ReadAllTextAsync(config)).Replace("    rules:\n", "    rules:\n      - id: hats\n        type: ppe\n        require: [helmet]\n", StringComparison.Ordinal);
+        Assert.Contains("id: hats", yaml, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(config, yaml);
+        var refused = await Assert.ThrowsAsync<Rules.Configuration.ConfigException>(() => TestServer.StartAsync(tweak: o => o with { ConfigPath = config }));
+        Assert.Contains("hats", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("helmet", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Retention_HealthHistoryPastItsRetention_Deleted_CurrentStateKept()
     {
         await using var server = await TestServer.StartAsync();

@@ -29,10 +29,37 @@ public sealed class CameraCatalog(CivicLensConfig district, IDbContextFactory<Ci
     /// <summary>The labels of the detector this server's cameras run with: rules needing others are refused when saved.</summary>
     public ModelLabels Labels => _labels ??= LoadLabels();
 
-    private ModelLabels LoadLabels()
+    private ModelLabels LoadLabels() => LabelsOf(options.DetectorPath, options.ModelsDirectory);
+
+    /// <summary>The labels of the detector a server with these options runs (the bundled COCO-80 one by default).</summary>
+    public static ModelLabels LabelsOf(string? detectorPath, string? modelsDirectory)
     {
-        var model = options.DetectorPath ?? (options.ModelsDirectory is { } dir ? Path.Combine(dir, AnalysisRunner.DetectorFile) : null);
+        var model = detectorPath ?? (modelsDirectory is { } dir ? Path.Combine(dir, AnalysisRunner.DetectorFile) : null);
         return model is null ? ModelLabels.Coco80 : AnalysisRunner.LoadLabels(model);
+    }
+
+    /// <summary>
+    /// Every camera of a district file checked as it would run here: its rules against the detector's labels and the
+    /// district's signals. All problems at once; throws <see cref="ConfigException"/>.
+    /// </summary>
+    public static void CheckRunnable(CivicLensConfig district, ModelLabels labels)
+    {
+        ArgumentNullException.ThrowIfNull(district);
+        var errors = new List<ConfigError>();
+        foreach (var camera in district.Cameras)
+        {
+            errors.AddRange(camera.MissingAccountability());
+            try
+            {
+                _ = new CameraRuleEngine(camera, district, labels, new SignalBoard(district.Signals, district.TimeZone));
+            }
+            catch (ConfigException ex)
+            {
+                errors.AddRange(ex.Errors.Count > 0 ? ex.Errors : [new ConfigError(district.SourceFile ?? "config", 0, 0, $"cameras[{camera.Id}]", ex.Message)]);
+            }
+        }
+
+        if (errors.Count > 0) throw new ConfigException(errors);
     }
 
     /// <summary>A camera of the registry as its rules see it (cached), or null when unknown or its definition no longer reads.</summary>

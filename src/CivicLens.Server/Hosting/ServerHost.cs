@@ -49,10 +49,9 @@ public static class ServerHost
         StartupGuard.CheckOidc(options);
         // The configuration is validated before anything is written (purpose before power included).
         var config = options.ConfigPath is null ? null : ConfigLoader.LoadFile(options.ConfigPath);
-        foreach (var camera in config?.Cameras ?? [])
-        {
-            if (camera.MissingAccountability() is { Count: > 0 } missing) throw new ConfigException(missing);
-        }
+        // A district file whose cameras could not run (no purpose, a PPE rule without a PPE model) is refused now,
+        // with every problem, rather than found by a camera failing over and over.
+        if (config is not null) CameraCatalog.CheckRunnable(config, CameraCatalog.LabelsOf(options.DetectorPath, options.ModelsDirectory));
 
         if (options.DepartmentDeliveries.Count == 0)
         {
