@@ -51,7 +51,7 @@ internal static class DistrictCommand
         CivicLens.Domain.Detection.ModelLabels labels, CancellationToken ct)
     {
         var config = ConfigLoader.LoadFile(path);
-        CameraCatalog.CheckRunnable(config, labels);
+        CivicLens.Pipeline.AnalysisRunner.CheckRunnable(config.Cameras, config, labels);
         if (dryRun)
         {
             await Console.Out.WriteLineAsync($"{path}: valid; {config.Cameras.Count} cameras, {config.Areas.Count} areas, {config.Departments.Count} departments, {config.Sites.Count} sites (nothing written)");

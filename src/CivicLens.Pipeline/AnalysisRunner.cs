@@ -362,22 +362,34 @@ public static partial class AnalysisRunner
         }
 
         // Build every camera's engine once now, so every rule problem is reported before decoding starts.
+        CheckRunnable(plan.Select(p => p.Item3!), config, labels);
+        return plan;
+    }
+
+    /// <summary>
+    /// Cameras checked as they would run: purpose before power, and their rules built against the detector's labels
+    /// and the district's signals (a PPE rule on a model without PPE labels). Every problem at once; throws
+    /// <see cref="ConfigException"/>. <c>analyze</c>, <c>serve</c> and <c>district import</c> all check this way.
+    /// </summary>
+    public static void CheckRunnable(IEnumerable<CameraConfig> cameras, CivicLensConfig config, ModelLabels labels)
+    {
+        ArgumentNullException.ThrowIfNull(cameras);
+        ArgumentNullException.ThrowIfNull(config);
         var errors = new List<ConfigError>();
-        foreach (var (_, _, camera) in plan)
+        foreach (var camera in cameras)
         {
-            errors.AddRange(camera!.MissingAccountability());
+            errors.AddRange(camera.MissingAccountability());
             try
             {
-                _ = new CameraRuleEngine(camera!, config, labels, new SignalBoard(config.Signals));
+                _ = new CameraRuleEngine(camera, config, labels, new SignalBoard(config.Signals, config.TimeZone));
             }
             catch (ConfigException ex)
             {
-                errors.AddRange(ex.Errors);
+                errors.AddRange(ex.Errors.Count > 0 ? ex.Errors : [new ConfigError(config.SourceFile ?? "config", 0, 0, $"cameras[{camera.Id}]", ex.Message)]);
             }
         }
 
         if (errors.Count > 0) throw new ConfigException(errors);
-        return plan;
     }
 
     /// <summary>Frames all cameras may analyse together before the run stops (tests, quick looks).</summary>

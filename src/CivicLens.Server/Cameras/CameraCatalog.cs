@@ -38,30 +38,6 @@ public sealed class CameraCatalog(CivicLensConfig district, IDbContextFactory<Ci
         return model is null ? ModelLabels.Coco80 : AnalysisRunner.LoadLabels(model);
     }
 
-    /// <summary>
-    /// Every camera of a district file checked as it would run here: its rules against the detector's labels and the
-    /// district's signals. All problems at once; throws <see cref="ConfigException"/>.
-    /// </summary>
-    public static void CheckRunnable(CivicLensConfig district, ModelLabels labels)
-    {
-        ArgumentNullException.ThrowIfNull(district);
-        var errors = new List<ConfigError>();
-        foreach (var camera in district.Cameras)
-        {
-            errors.AddRange(camera.MissingAccountability());
-            try
-            {
-                _ = new CameraRuleEngine(camera, district, labels, new SignalBoard(district.Signals, district.TimeZone));
-            }
-            catch (ConfigException ex)
-            {
-                errors.AddRange(ex.Errors.Count > 0 ? ex.Errors : [new ConfigError(district.SourceFile ?? "config", 0, 0, $"cameras[{camera.Id}]", ex.Message)]);
-            }
-        }
-
-        if (errors.Count > 0) throw new ConfigException(errors);
-    }
-
     /// <summary>A camera of the registry as its rules see it (cached), or null when unknown or its definition no longer reads.</summary>
     public async Task<CameraConfig?> FindAsync(string id, CancellationToken ct)
     {
@@ -110,8 +86,6 @@ public sealed class CameraCatalog(CivicLensConfig district, IDbContextFactory<Ci
         if (row.StreamUrlSealed is null) return null;
         return new CameraSpec(Read(row), secrets.OpenText(row.StreamUrlSealed, DistrictSync.StreamPurpose));
     }
-
-    public void Forget(string id) => _parsed.TryRemove(id, out _);
 
     /// <summary>The registry's columns as a district file's camera keys (what <see cref="ConfigLoader.ParseCamera"/> checks).</summary>
     public IReadOnlyDictionary<string, object?> Fields(Camera row)

@@ -82,7 +82,7 @@ public sealed partial class CameraRegistry(IDbContextFactory<CivicLensDb> dbs, C
     {
         ArgumentNullException.ThrowIfNull(input);
         if (!IsValidId(id)) return RegistryResult.Invalid(new RegistryProblem("id", "a camera id is 1 to 64 letters, digits, '.', '-' or '_'"));
-        var refused = Refusal(id, input, checkAccountability: input.Enabled);
+        var (refused, camera) = Validate(id, input, checkAccountability: input.Enabled);
         if (refused is not null)
         {
             await audit.AppendAsync(new AuditEntry(actor, "camera.create", "refused", "camera:" + id, Fields(refused)), ct);
@@ -93,7 +93,7 @@ public sealed partial class CameraRegistry(IDbContextFactory<CivicLensDb> dbs, C
         if (await db.Cameras.AnyAsync(c => c.Id == id, ct)) return new RegistryResult(null, [new RegistryProblem("id", $"camera '{id}' already exists")], Conflict: true);
         var now = time.GetUtcNow();
         var row = new Camera { Id = id, Name = id, AreaId = "", Purpose = "", LegalBasis = "", DepartmentId = "" };
-        Fill(row, input);
+        Fill(row, input, camera!);
         row.Enabled = input.Enabled;
         row.UpdatedAt = now.ToUnixTimeMilliseconds();
         row.Health = ""; // its first state opens its history
@@ -121,13 +121,15 @@ public sealed partial class CameraRegistry(IDbContextFactory<CivicLensDb> dbs, C
         }
 
         // Purpose before power holds for a running camera too: its accountability cannot be edited away.
-        if (Refusal(id, input, checkAccountability: row.Enabled) is { } refused)
+        var (refused, camera) = Validate(id, input, checkAccountability: row.Enabled);
+        if (refused is not null)
         {
             await audit.AppendAsync(new AuditEntry(actor, "camera.update", "refused", "camera:" + id, Fields(refused)), ct);
             return refused;
         }
+
         var changed = Describe(row, input);
-        Fill(row, input);
+        Fill(row, input, camera!);
         row.Version++;
         row.UpdatedAt = time.GetUtcNow().ToUnixTimeMilliseconds();
         if (row.Enabled) CameraStateStore.Apply(db, row, row.StreamUrlSealed is null ? new CameraStatus(CameraState.NoSource, time.GetUtcNow(), "no stream registered") : CurrentOr(row));
@@ -205,12 +207,14 @@ public sealed partial class CameraRegistry(IDbContextFactory<CivicLensDb> dbs, C
         return new RegistryResult(row, []);
     }
 
-    private RegistryResult? Refusal(string id, CameraInput input, bool checkAccountability)
+    /// <summary>The camera as it would run, or why it is refused.</summary>
+    private (RegistryResult? Refused, CameraConfig? Camera) Validate(string id, CameraInput input, bool checkAccountability)
     {
-        if (!string.IsNullOrEmpty(input.Source) && SourceProblem(input.Source) is { } bad) return RegistryResult.Invalid(bad);
-        if (Check(id, input) is { Count: > 0 } problems) return RegistryResult.Invalid([.. problems]);
-        if (checkAccountability && Accountability(input.Purpose, input.LegalBasis, input.Department, input.RetentionDays) is { Count: > 0 } missing) return RegistryResult.Invalid([.. missing]);
-        return null;
+        if (!string.IsNullOrEmpty(input.Source) && SourceProblem(input.Source) is { } bad) return (RegistryResult.Invalid(bad), null);
+        var (problems, camera) = Check(id, input);
+        if (problems.Count > 0) return (RegistryResult.Invalid([.. problems]), null);
+        if (checkAccountability && Accountability(input.Purpose, input.LegalBasis, input.Department, input.RetentionDays) is { Count: > 0 } missing) return (RegistryResult.Invalid([.. missing]), null);
+        return (null, camera);
     }
 
     /// <summary>The refused fields for the audit record (never their values: a source may carry credentials).</summary>
@@ -238,7 +242,7 @@ public sealed partial class CameraRegistry(IDbContextFactory<CivicLensDb> dbs, C
             : new CameraStatus(CameraState.Starting, DateTimeOffset.FromUnixTimeMilliseconds(row.UpdatedAt), null);
 
     /// <summary>The definition and fields read together as the camera will run, with every problem.</summary>
-    private List<RegistryProblem> Check(string id, CameraInput input)
+    private (List<RegistryProblem> Problems, CameraConfig? Camera) Check(string id, CameraInput input)
     {
         var problems = new List<RegistryProblem>();
         if (input.Area is { } area && catalog.District.Areas.All(a => a.Id != area) && area != (catalog.District.District?.Id ?? "district"))
@@ -249,18 +253,17 @@ public sealed partial class CameraRegistry(IDbContextFactory<CivicLensDb> dbs, C
         if (input.RetentionDays is < 0 or > 3650) problems.Add(new RegistryProblem("retentionDays", "is between 1 and 3650 days"));
         if (!double.IsFinite(input.Latitude) || input.Latitude is < -90 or > 90) problems.Add(new RegistryProblem("latitude", "is between -90 and 90"));
         if (!double.IsFinite(input.Longitude) || input.Longitude is < -180 or > 180) problems.Add(new RegistryProblem("longitude", "is between -180 and 180"));
-        if (problems.Count > 0) return problems;
+        if (problems.Count > 0) return (problems, null);
         try
         {
-            catalog.Check(id, input.Definition, catalog.Fields(input.Name, input.Area, input.Site, input.Purpose, input.LegalBasis, input.Department,
-                input.RetentionDays, input.Latitude, input.Longitude, input.Heading, input.FieldOfView, input.Range));
+            return (problems, catalog.Check(id, input.Definition, catalog.Fields(input.Name, input.Area, input.Site, input.Purpose, input.LegalBasis, input.Department,
+                input.RetentionDays, input.Latitude, input.Longitude, input.Heading, input.FieldOfView, input.Range)));
         }
         catch (ConfigException ex)
         {
             problems.AddRange(Problems(ex));
+            return (problems, null);
         }
-
-        return problems;
     }
 
     internal static IEnumerable<RegistryProblem> Problems(ConfigException ex) =>
@@ -292,7 +295,8 @@ public sealed partial class CameraRegistry(IDbContextFactory<CivicLensDb> dbs, C
         return District.Cameras.CameraRowValidator.IsVideoSource(source) ? null : new RegistryProblem("source", District.Cameras.CameraRowValidator.NotAVideoStream);
     }
 
-    private void Fill(Camera row, CameraInput input)
+    /// <summary>Writes the checked <paramref name="camera"/> (what <see cref="Validate"/> read) and its input into the row.</summary>
+    private void Fill(Camera row, CameraInput input, CameraConfig camera)
     {
         row.Name = string.IsNullOrWhiteSpace(input.Name) ? row.Id : input.Name.Trim();
         row.AreaId = AreaOf(input);
@@ -307,9 +311,8 @@ public sealed partial class CameraRegistry(IDbContextFactory<CivicLensDb> dbs, C
         row.DepartmentId = input.Department?.Trim() ?? "";
         row.RetentionDays = input.RetentionDays;
         row.Definition = string.IsNullOrWhiteSpace(input.Definition) ? null : input.Definition;
-        var parsed = catalog.Check(row.Id, row.Definition, catalog.Fields(row));
-        row.Analytics = string.Join(",", parsed.Rules.Select(r => r.Type).Distinct());
-        row.Rules = DistrictSync.RulesDocument(parsed);
+        row.Analytics = string.Join(",", camera.Rules.Select(r => r.Type).Distinct());
+        row.Rules = DistrictSync.RulesDocument(camera);
         if (input.Source is "") row.StreamUrlSealed = null;
         else if (input.Source is { } s) row.StreamUrlSealed = secrets.SealText(s, DistrictSync.StreamPurpose);
     }

@@ -51,7 +51,7 @@ public static class ServerHost
         var config = options.ConfigPath is null ? null : ConfigLoader.LoadFile(options.ConfigPath);
         // A district file whose cameras could not run (no purpose, a PPE rule without a PPE model) is refused now,
         // with every problem, rather than found by a camera failing over and over.
-        if (config is not null) CameraCatalog.CheckRunnable(config, CameraCatalog.LabelsOf(options.DetectorPath, options.ModelsDirectory));
+        if (config is not null) CivicLens.Pipeline.AnalysisRunner.CheckRunnable(config.Cameras, config, CameraCatalog.LabelsOf(options.DetectorPath, options.ModelsDirectory));
 
         if (options.DepartmentDeliveries.Count == 0)
         {
