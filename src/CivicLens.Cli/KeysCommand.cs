@@ -1,4 +1,5 @@
 using System.CommandLine;
+using CivicLens.Cluster.Security;
 using CivicLens.Domain;
 using CivicLens.Privacy.Sealed;
 using CivicLens.Server.Hosting;
@@ -12,6 +13,7 @@ namespace CivicLens.Cli;
 /// <summary>
 /// <c>civiclens keys create PATH</c>: makes the key that seals unredacted originals (kept outside the database).
 /// <c>civiclens keys api create NAME</c>: makes an ingest API key for an analysis node, straight in the store.
+/// <c>civiclens keys cluster create</c>: makes the cluster's private CA and the node certificates for mutual TLS.
 /// </summary>
 internal static class KeysCommand
 {
@@ -25,7 +27,7 @@ internal static class KeysCommand
             await Console.Out.WriteLineAsync($"sealing key {key.Id} written to {parse.GetValue(path)}; back it up apart from the database");
             return 0;
         }));
-        return new Command("keys", "Keys for sealed originals and for analysis nodes") { create, Api() };
+        return new Command("keys", "Keys for sealed originals, analysis nodes and the cluster's TLS") { create, Api(), Cluster() };
     }
 
     /// <summary>
@@ -89,5 +91,93 @@ internal static class KeysCommand
             return 0;
         }));
         return new Command("api", "API keys for analysis nodes (ingest) and 311 apps (open311)") { create };
+    }
+
+    // A CA outlives the node certificates it issues: re-keying the CA means re-issuing every node at once.
+    private const int AuthorityDays = 3650;
+
+    /// <summary>
+    /// <c>keys cluster create --out DIR --name CLUSTER --node NAME[=host,...]</c>: the private CA every silo trusts and
+    /// one certificate per node. An existing CA in DIR is reused, so nodes can be enrolled later with the same command;
+    /// what was written is printed, never a key.
+    /// </summary>
+    private static Command Cluster()
+    {
+        var output = new Option<string>("--out")
+        {
+            Description = "Folder for the CA (ca.crt, ca.key) and each node's NAME.pfx and NAME.crt; a CA already there is reused",
+            Required = true,
+        };
+        var name = new Option<string>("--name") { Description = "The cluster's name, in its CA's subject", Required = true };
+        var nodes = new Option<string[]>("--node")
+        {
+            Description = "A node to issue a certificate for: NAME or NAME=host1,host2 (repeatable); NAME, localhost, 127.0.0.1 and ::1 are always in it",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var days = new Option<int>("--days")
+        {
+            Description = $"Days each node certificate is valid (a new CA gets {AuthorityDays} days, or this if longer)",
+            DefaultValueFactory = _ => 825,
+        };
+        var create = new Command("create", "Create (or reuse) the cluster's CA and issue node certificates for mutual TLS") { output, name, nodes, days };
+        create.SetAction((parse, _) => CliErrors.RunAsync(async () =>
+        {
+            var dir = parse.GetValue(output)!;
+            var cluster = parse.GetValue(name)!.Trim();
+            if (cluster.Length is 0 or > 64) throw new ArgumentException("The cluster's name is required (at most 64 characters).");
+            var validity = parse.GetValue(days);
+            if (validity <= 0) throw new ArgumentException($"--days must be at least 1, not {validity}.");
+            // Every name is checked before anything is written: a typo in the third node leaves no half-made set.
+            var requested = (parse.GetValue(nodes) ?? []).Select(ParseNode).ToList();
+            var twice = requested.GroupBy(n => n.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+            if (twice is not null) throw new ArgumentException($"--node {twice.Key} is given more than once; list all its hosts in one --node {twice.Key}=host1,host2.");
+
+            var caCrt = Path.Combine(dir, ClusterCertificates.AuthorityCertificateFile);
+            var caKey = Path.Combine(dir, ClusterCertificates.AuthorityKeyFile);
+            var reuse = File.Exists(caCrt) || File.Exists(caKey);
+            using var ca = reuse
+                ? ClusterCertificates.LoadAuthorityWithKey(dir)
+                : ClusterCertificates.CreateAuthority(cluster, TimeSpan.FromDays(Math.Max(AuthorityDays, validity)));
+            if (reuse)
+            {
+                if (!ca.SubjectName.RawData.AsSpan().SequenceEqual(ClusterCertificates.AuthorityName(cluster).RawData))
+                {
+                    throw new ArgumentException($"{caCrt} is the CA '{ca.Subject}', not that of cluster '{cluster}'; use another --out.");
+                }
+
+                await Console.Out.WriteLineAsync($"reusing cluster CA {caCrt} (valid until {new DateTimeOffset(ca.NotAfter):u})");
+            }
+            else
+            {
+                ClusterCertificates.WriteAuthority(ca, dir);
+                await Console.Out.WriteLineAsync($"cluster CA '{cluster}' written: {caCrt} (copy to every node) and {caKey} (mode 0600; keep it off the nodes, it admits new ones)");
+            }
+
+            foreach (var (node, hosts) in requested)
+            {
+                string[] names = [node, "localhost", "127.0.0.1", "::1", .. hosts];
+                using var cert = ClusterCertificates.Issue(ca, node, names, TimeSpan.FromDays(validity));
+                ClusterCertificates.WriteNode(cert, dir, node);
+                await Console.Out.WriteLineAsync(
+                    $"node {node}: {Path.Combine(dir, node + ".pfx")} (mode 0600, for that node only) and {node}.crt; " +
+                    $"names {string.Join(", ", names.Distinct(StringComparer.OrdinalIgnoreCase))}; valid until {new DateTimeOffset(cert.NotAfter):u}");
+            }
+
+            return 0;
+        }));
+        return new Command("cluster", "The cluster's private CA and node certificates (mutual TLS between silos)") { create };
+    }
+
+    private static (string Name, string[] Hosts) ParseNode(string value)
+    {
+        var eq = value.IndexOf('=', StringComparison.Ordinal);
+        var node = (eq < 0 ? value : value[..eq]).Trim();
+        if (!ClusterCertificates.IsValidNodeName(node))
+        {
+            throw new ArgumentException($"--node '{value}': '{node}' is not a valid node name; use 1 to 63 lower-case letters, digits and '-', starting with a letter or digit.");
+        }
+
+        var hosts = eq < 0 ? [] : value[(eq + 1)..].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return (node, hosts);
     }
 }

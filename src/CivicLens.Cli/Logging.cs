@@ -15,6 +15,9 @@ internal static class Logging
         // ASP.NET Core's per-request lines are noise at information level; warnings still show.
         b.AddFilter("Microsoft.AspNetCore", level <= LogLevel.Debug ? level : LogLevel.Warning);
         b.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+        // The cluster's runtime narrates every membership step at information level; its warnings and errors show.
+        b.AddFilter("Orleans", level <= LogLevel.Debug ? level : LogLevel.Warning);
+        b.AddFilter("Polly", LogLevel.Warning);
         // Its "keys stored unencrypted" warning is expected: the key folder is owner-only, like the database beside it.
         b.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         b.AddSimpleConsole(o =>

@@ -12,5 +12,6 @@ root.Subcommands.Add(KeysCommand.Create());
 root.Subcommands.Add(DistrictCommand.Create());
 root.Subcommands.Add(RedactCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(NodeCommand.Create());
 root.Subcommands.Add(ServeCommand.CreateAudit());
 return await root.Parse(args).InvokeAsync();

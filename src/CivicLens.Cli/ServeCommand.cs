@@ -128,6 +128,9 @@ internal static class ServeCommand
             smtp, smtpFrom, smtpSecurity, smtpUser, smtpCa, sealingKey, sealWindow, eventDays, caseDays, oidcAuthority, oidcClient, oidcSecretFile, oidcRoleMap, oidcRoleClaim, oidcAreaClaim, oidcScopes, tiles,
             trustedProxies,
         };
+        var cluster = new ClusterFlags();
+        serve.Options.Add(cluster.Cluster);
+        foreach (var o in cluster.All) serve.Options.Add(o);
         serve.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var password = Environment.GetEnvironmentVariable(AdminPasswordVariable);
@@ -164,10 +167,23 @@ internal static class ServeCommand
             // Delivery targets are refused before anything is written.
             OutboxSetup.Check(options);
             var level = parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information;
+            Action<WebApplicationBuilder> compose = b => Logging.Configure(b.Logging, level);
+            if (parse.GetValue(cluster.Cluster))
+            {
+                // A hub: the same server, analysing nothing itself; the registry's cameras run on the cluster's nodes.
+                var settings = cluster.Settings(parse, CivicLens.Cluster.ClusterRoles.Hub, options.Storage?.ConnectionString, 0);
+                options = await CivicLens.Cluster.Hosting.ClusterSetup.PrepareHubAsync(options, settings, ct);
+                compose = b =>
+                {
+                    Logging.Configure(b.Logging, level);
+                    CivicLens.Cluster.Hosting.ClusterSetup.AddHub(b, settings);
+                };
+            }
+
             WebApplication app;
             try
             {
-                app = await ServerHost.BuildAsync(options, b => Logging.Configure(b.Logging, level), ct);
+                app = await ServerHost.BuildAsync(options, compose, ct);
             }
             catch (StartupException ex) when (ex.Message.StartsWith("First start", StringComparison.Ordinal) && !Console.IsInputRedirected)
             {
@@ -175,9 +191,10 @@ internal static class ServeCommand
                 await Console.Error.WriteLineAsync(ex.Message);
                 var typed = ReadSecret("admin password: ");
                 if (typed != ReadSecret("again: ")) throw new StartupException("The two passwords differ.");
-                app = await ServerHost.BuildAsync(options with { AdminPassword = typed }, b => Logging.Configure(b.Logging, level), ct);
+                app = await ServerHost.BuildAsync(options with { AdminPassword = typed }, compose, ct);
             }
 
+            if (parse.GetValue(cluster.Cluster)) CivicLens.Cluster.Hub.ClusterEndpoints.MapCluster(app);
             await using (app)
             {
                 await app.StartAsync(ct);

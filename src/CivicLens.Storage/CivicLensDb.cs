@@ -83,6 +83,9 @@ public sealed class CivicLensDb(DbContextOptions<CivicLensDb> options) : DbConte
             // Nodes poll for registry changes since their last look.
             e.HasIndex(c => c.UpdatedAt);
             e.Property(c => c.Version).IsConcurrencyToken();
+            // The console's "cameras on node n-3".
+            e.HasIndex(c => c.Node);
+            e.Property(c => c.Node).HasMaxLength(63);
         });
         modelBuilder.Entity<CameraStateCount>(e =>
         {

@@ -33,12 +33,15 @@ public enum CameraState
 
     /// <summary>Taken out of service for good; kept for its events and the transparency register's history.</summary>
     Retired,
+
+    /// <summary>In a cluster: its node died, hung or is being drained, and the camera is being started on another node.</summary>
+    Moving,
 }
 
 /// <summary>The wire names of <see cref="CameraState"/> (API, store, metrics).</summary>
 public static class CameraStates
 {
-    private static readonly string[] Names = ["streaming", "starting", "reconnecting", "offline", "tamper", "failed", "disabled", "no-source", "retired"];
+    private static readonly string[] Names = ["streaming", "starting", "reconnecting", "offline", "tamper", "failed", "disabled", "no-source", "retired", "moving"];
 
     public static IReadOnlyList<string> All => Names;
 

@@ -104,6 +104,30 @@ public sealed class CameraSupervisor : IRuleEventSink, IAsyncDisposable
         }
     }
 
+    /// <summary>Starts one camera, or hands a running one its edit (a cluster node runs the cameras placed on it one by one).</summary>
+    public async Task RunAsync(CameraSpec spec, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        await _apply.WaitAsync(ct);
+        try
+        {
+            if (_workers.TryGetValue(spec.Id, out var running))
+            {
+                if (!ReferenceEquals(running.Spec, spec) && running.Spec != spec) running.Update(spec);
+                return;
+            }
+
+            var worker = new CameraWorker(spec, _services, _runtimes, _options, _loggers, _time, _onState);
+            _workers[spec.Id] = worker;
+            _services.SiteEvidence.SetCameras(_workers.Values.Select(w => w.Spec.Camera));
+            worker.Start();
+        }
+        finally
+        {
+            _apply.Release();
+        }
+    }
+
     /// <summary>Stops one camera now (disabled, retired); its analysis ends before this returns.</summary>
     public async Task StopAsync(string id)
     {

@@ -24,6 +24,7 @@ public sealed record CameraView(string Id, string Name, string Area, string? Sit
         Retired = c.RetiredAt is { } r ? DateTimeOffset.FromUnixTimeMilliseconds(r) : null,
         HasSource = c.StreamUrlSealed is not null,
         Version = c.Version,
+        Node = c.Node,
     };
 
     /// <summary>Why it is in its state (plain words; never a stream address).</summary>
@@ -37,6 +38,9 @@ public sealed record CameraView(string Id, string Name, string Area, string? Sit
 
     /// <summary>The registry entry's version; an edit names the version it started from.</summary>
     public int Version { get; init; }
+
+    /// <summary>In a cluster, the worker node that runs it (docs/cluster.md); null on a single machine.</summary>
+    public string? Node { get; init; }
 
     /// <summary>How the camera's pipeline is doing on this server; null when it does not run here (see <see cref="CameraLoadView"/>).</summary>
     public CameraLoadView? Load { get; init; }

@@ -96,8 +96,14 @@ public sealed class CameraCatalog(CivicLensConfig district, IDbContextFactory<Ci
     }
 
     public IReadOnlyDictionary<string, object?> Fields(string? name, string? area, string? site, string? purpose, string? legalBasis, string? department,
-        int retentionDays, double latitude, double longitude, double? heading, double? fieldOfView, double? range)
+        int retentionDays, double latitude, double longitude, double? heading, double? fieldOfView, double? range) =>
+        Fields(district, name, area, site, purpose, legalBasis, department, retentionDays, latitude, longitude, heading, fieldOfView, range);
+
+    /// <summary>The same, against a given district (a cluster node reads the cameras placed on it this way).</summary>
+    public static IReadOnlyDictionary<string, object?> Fields(CivicLensConfig district, string? name, string? area, string? site, string? purpose,
+        string? legalBasis, string? department, int retentionDays, double latitude, double longitude, double? heading, double? fieldOfView, double? range)
     {
+        ArgumentNullException.ThrowIfNull(district);
         var hasLocation = latitude != 0 || longitude != 0;
         return new Dictionary<string, object?>(StringComparer.Ordinal)
         {

@@ -63,6 +63,32 @@ public sealed class EventJournal : IRuleEventSink, IDisposable
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>Up to <paramref name="max"/> uncommitted lines as written (a node sends them to a hub) and the offset to commit.</summary>
+    public (List<string> Lines, long End) ReadPendingLines(int max)
+    {
+        lock (_gate)
+        {
+            var start = ReadCheckpoint();
+            var lines = new List<string>();
+            if (start >= _file.Length) return (lines, start);
+            using var reader = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            reader.Seek(start, SeekOrigin.Begin);
+            var end = start;
+            using var text = new StreamReader(reader, Encoding.UTF8, false, 64 * 1024, leaveOpen: true);
+            while (lines.Count < max && text.ReadLine() is { } line)
+            {
+                end += Encoding.UTF8.GetByteCount(line) + 1;
+                if (line.Length > 0) lines.Add(line);
+            }
+
+            return (lines, end);
+        }
+    }
+
+    /// <summary>One journal line as its event (what a hub does with the lines a node sends).</summary>
+    public static EventRecord ParseLine(string line) =>
+        JsonSerializer.Deserialize<EventRecord>(line, JournalJson.Options) ?? throw new JsonException("An empty event line.");
+
     /// <summary>Waits until something was appended or the timeout passes.</summary>
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
 

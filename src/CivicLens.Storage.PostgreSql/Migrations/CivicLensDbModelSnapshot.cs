@@ -207,6 +207,11 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                         .HasColumnType("text")
                         .HasColumnName("name");
 
+                    b.Property<string>("Node")
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("node");
+
                     b.Property<string>("Purpose")
                         .IsRequired()
                         .HasColumnType("text")
@@ -248,6 +253,8 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                     b.HasKey("Id");
 
                     b.HasIndex("AreaId");
+
+                    b.HasIndex("Node");
 
                     b.HasIndex("SiteId");
 

@@ -199,6 +199,11 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("name");
 
+                    b.Property<string>("Node")
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("node");
+
                     b.Property<string>("Purpose")
                         .IsRequired()
                         .HasColumnType("TEXT")
@@ -240,6 +245,8 @@ namespace CivicLens.Storage.Sqlite.Migrations
                     b.HasKey("Id");
 
                     b.HasIndex("AreaId");
+
+                    b.HasIndex("Node");
 
                     b.HasIndex("SiteId");
 

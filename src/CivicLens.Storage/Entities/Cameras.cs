@@ -64,6 +64,9 @@ public sealed class Camera
     /// <summary>Why it is in that state (an operator's words: never a URL).</summary>
     public string? HealthReason { get; set; }
 
+    /// <summary>In a cluster, the worker node that runs it now (null on a single machine, or while it has none).</summary>
+    public string? Node { get; set; }
+
     /// <summary>Unix ms of the last change to the registry entry (what running nodes poll for).</summary>
     public long UpdatedAt { get; set; }
 

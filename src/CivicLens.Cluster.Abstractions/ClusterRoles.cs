@@ -1,0 +1,23 @@
+namespace CivicLens.Cluster;
+
+/// <summary>The silo metadata a hub or node states when it joins; placement reads it.</summary>
+public static class ClusterRoles
+{
+    /// <summary>Metadata key: which role this silo plays (<see cref="Hub"/> or <see cref="Node"/>).</summary>
+    public const string RoleKey = "civiclens.role";
+
+    /// <summary>Metadata key: the node's name (stable across restarts; shown in the console and on each camera).</summary>
+    public const string NameKey = "civiclens.name";
+
+    /// <summary>Metadata key: how many cameras the node carries at most.</summary>
+    public const string CapacityKey = "civiclens.capacity";
+
+    /// <summary>API, console, store and jobs; never analyses a camera.</summary>
+    public const string Hub = "hub";
+
+    /// <summary>Decode, detect, track, rules, redaction and evidence for the cameras placed on it.</summary>
+    public const string Node = "node";
+
+    /// <summary>The key of the one <see cref="IDistrictGrain"/>.</summary>
+    public const string DistrictKey = "district";
+}

@@ -1,0 +1,58 @@
+namespace CivicLens.Cluster;
+
+/// <summary>
+/// One camera's analysis, placed on a worker node. The grain owns the camera's runtime there: the first
+/// <see cref="RunAsync"/> starts it, later ones hand it edits, <see cref="StopAsync"/> ends it. It stays active
+/// while its camera runs; when its node dies, the next <see cref="RunAsync"/> starts it on another node.
+/// </summary>
+[Alias("civiclens.camera")]
+public interface ICameraGrain : IGrainWithStringKey
+{
+    [Alias("run")]
+    Task<CameraPlacement> RunAsync(CameraAssignment assignment);
+
+    /// <summary>Stops the camera (disabled, retired, moved for balance); its open conditions close with their events.</summary>
+    [Alias("stop")]
+    Task StopAsync(string reason);
+
+    /// <summary>Stops the camera here and moves the grain to <paramref name="silo"/> (rebalancing); the next run starts it there.</summary>
+    [Alias("move")]
+    Task MoveAsync(string silo);
+
+    [Alias("where")]
+    Task<CameraPlacement?> WhereAsync();
+}
+
+/// <summary>A node's way into the hubs: events (with their evidence) and health. Placed on hubs only.</summary>
+[Alias("civiclens.hub-intake")]
+public interface IHubIntakeGrain : IGrainWithStringKey
+{
+    /// <summary>Stores the batch (idempotently: events by their ids) and answers once it is committed.</summary>
+    [Alias("events")]
+    Task IngestAsync(NodeEventBatch batch);
+
+    /// <summary>Queues health changes; interleaves with a batch of events waiting on a busy database.</summary>
+    [Alias("health")]
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task ReportHealthAsync(IReadOnlyList<CameraHealthChange> changes);
+}
+
+/// <summary>
+/// The district's one placement authority (key <see cref="ClusterRoles.DistrictKey"/>), placed on a hub. The hub that
+/// holds it places cameras and runs the cluster-wide jobs; every hub keeps it alive, so it moves when its hub dies.
+/// </summary>
+[Alias("civiclens.district")]
+public interface IDistrictGrain : IGrainWithStringKey
+{
+    /// <summary>Keeps the grain active and answers the hub (silo address) that leads.</summary>
+    [Alias("lead")]
+    Task<string> LeaderAsync();
+
+    /// <summary>A node is leaving (drained or shutting down): it takes no more cameras and its cameras are moved now.</summary>
+    [Alias("leaving")]
+    Task NodeLeavingAsync(string silo);
+
+    /// <summary>Every silo of the cluster with its role, capacity and the cameras the leader placed on it.</summary>
+    [Alias("nodes")]
+    Task<IReadOnlyList<NodeLoad>> NodesAsync();
+}

@@ -1,0 +1,174 @@
+using CivicLens.Server.Ingest;
+using Microsoft.Extensions.Hosting;
+
+namespace CivicLens.Cluster.Node;
+
+/// <summary>
+/// Sends this node's journalled events, with the redacted evidence they name, and its cameras' health to the hubs
+/// through the cluster. A batch leaves the journal (and its evidence this node's disk) only after a hub answered that
+/// it is stored; while no hub or database answers, the journal grows on disk and is sent in order when one does.
+/// </summary>
+public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains, ILogger<NodeUplink> logger) : BackgroundService
+{
+    public const int BatchSize = 500;
+
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
+
+    /// <summary>Sends everything pending now (a drain before shutdown); false when a hub did not take it before <paramref name="ct"/>.</summary>
+    public async Task<bool> FlushAsync(CancellationToken ct)
+    {
+        var backoff = TimeSpan.FromMilliseconds(200);
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await SendHealthAsync();
+                if (!await SendEventsAsync()) return true;
+                backoff = TimeSpan.FromMilliseconds(200);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+            {
+                LogHubAway(logger, cameras.Journal.Backlog, ex.Message);
+                try
+                {
+                    await Task.Delay(backoff, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    return false;
+                }
+
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+        }
+
+        return false;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var backoff = TimeSpan.FromMilliseconds(500);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await SendHealthAsync();
+                var sent = await SendEventsAsync();
+                backoff = TimeSpan.FromMilliseconds(500);
+                if (!sent) await cameras.Journal.WaitAsync(TimeSpan.FromMilliseconds(500), stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogHubAway(logger, cameras.Journal.Backlog, ex.Message);
+                try
+                {
+                    await Task.Delay(backoff, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+        }
+    }
+
+    private IHubIntakeGrain Hub => grains.GetGrain<IHubIntakeGrain>(cameras.Name);
+
+    /// <summary>One batch; false when there was nothing to send.</summary>
+    private async Task<bool> SendEventsAsync()
+    {
+        var (lines, end) = cameras.Journal.ReadPendingLines(BatchSize);
+        if (lines.Count == 0)
+        {
+            if (end > 0) cameras.Journal.Commit(end);
+            return false;
+        }
+
+        var evidence = new List<EvidenceFile>();
+        var files = new List<string>();
+        if (cameras.EvidenceDirectory is { } dir)
+        {
+            foreach (var line in lines)
+            {
+                if (EventJournal.ParseLine(line).Snapshot is not { } name) continue;
+                var path = Path.Combine(dir, name);
+                // A snapshot the writer dropped (disk full) is not there: the event goes without it, as locally.
+                if (!File.Exists(path)) continue;
+                evidence.Add(new EvidenceFile(name, await File.ReadAllBytesAsync(path)));
+                files.Add(path);
+            }
+        }
+
+        await Hub.IngestAsync(new NodeEventBatch { Node = cameras.Name, Events = lines, Evidence = evidence });
+        cameras.Journal.Commit(end);
+        // The hub holds the evidence now; this node keeps none.
+        foreach (var f in files) File.Delete(f);
+        return true;
+    }
+
+    private async Task SendHealthAsync()
+    {
+        var changes = cameras.TakeHealth();
+        if (changes.Count == 0) return;
+        try
+        {
+            await Hub.ReportHealthAsync(changes);
+        }
+        catch
+        {
+            cameras.ReturnHealth(changes);
+            throw;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No hub took this node's events ({Backlog} bytes journalled); retrying: {Error}")]
+    private static partial void LogHubAway(ILogger logger, long backlog, string error);
+}
+
+/// <summary>
+/// A graceful stop (SIGTERM, <c>systemctl stop</c>): before this node leaves the cluster, its cameras stop, their
+/// last events are journalled and sent, and the hubs move the cameras elsewhere. Registered after the silo, so it
+/// stops before the silo does.
+/// </summary>
+public sealed partial class NodeDrain(NodeCameras cameras, NodeUplink uplink, IGrainFactory grains, Orleans.Runtime.ILocalSiloDetails silo, ILogger<NodeDrain> logger)
+    : IHostedService
+{
+    /// <summary>How long a stop waits for a hub to take the last events (they stay journalled if none does).</summary>
+    public static TimeSpan FlushTimeout { get; } = TimeSpan.FromSeconds(20);
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            // The leading hub stops placing cameras here and moves these at once, instead of after the silo is gone.
+            await grains.GetGrain<IDistrictGrain>(ClusterRoles.DistrictKey).NodeLeavingAsync(silo.SiloAddress.ToParsableString()).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogHubNotTold(logger, ex.Message);
+        }
+
+        await cameras.DrainAsync($"node {cameras.Name} is shutting down; moving to another node");
+        using var timeout = new CancellationTokenSource(FlushTimeout);
+        var flushed = await uplink.FlushAsync(timeout.Token);
+        if (flushed) LogDrained(logger, cameras.Name);
+        else LogNotFlushed(logger, cameras.Journal.Backlog);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The hubs were not told this node is leaving; they move its cameras when the cluster sees it gone: {Error}")]
+    private static partial void LogHubNotTold(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Name} drained: its cameras stopped and every event reached a hub")]
+    private static partial void LogDrained(ILogger logger, string name);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No hub took the last events before the stop; {Backlog} bytes stay journalled and are sent at the next start")]
+    private static partial void LogNotFlushed(ILogger logger, long backlog);
+}

@@ -1,0 +1,38 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace CivicLens.Storage.PostgreSql.Migrations
+{
+    /// <inheritdoc />
+    public partial class ClusterNodes : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<string>(
+                name: "node",
+                table: "cameras",
+                type: "character varying(63)",
+                maxLength: 63,
+                nullable: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_cameras_node",
+                table: "cameras",
+                column: "node");
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropIndex(
+                name: "IX_cameras_node",
+                table: "cameras");
+
+            migrationBuilder.DropColumn(
+                name: "node",
+                table: "cameras");
+        }
+    }
+}
