@@ -30,7 +30,7 @@ public static class ClusterSetup
     public static void Check(ClusterSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        if (settings.Problems() is { Count: > 0 } problems) throw new ArgumentException("The cluster cannot start: " + string.Join("; ", problems) + ".");
+        if (settings.Problems() is { Count: > 0 } problems) throw new StartupException("The cluster cannot start: " + string.Join("; ", problems) + ".");
     }
 
     /// <summary>Makes a single-machine server a hub: it analyses nothing itself and places the registry's cameras on nodes.</summary>
@@ -38,7 +38,7 @@ public static class ClusterSetup
     {
         ArgumentNullException.ThrowIfNull(options);
         Check(settings);
-        if (options.Storage?.Provider != StorageProvider.PostgreSql) throw new ArgumentException("A hub keeps the district in PostgreSQL: give --postgres with --cluster.");
+        if (options.Storage?.Provider != StorageProvider.PostgreSql) throw new StartupException("A hub keeps the district in PostgreSQL: give --postgres (or CIVICLENS_POSTGRES) with --cluster.");
         await OrleansSchema.EnsureAsync(settings.ConnectionString, ct);
         return options with { RunPipelines = false };
     }
@@ -51,6 +51,7 @@ public static class ClusterSetup
         var s = builder.Services;
         s.AddSingleton(settings);
         s.AddSingleton<HubLeadership>();
+        s.AddSingleton<IJobDuty>(sp => sp.GetRequiredService<HubLeadership>());
         s.AddHostedService<HubKeeper>();
         s.AddSingleton<CameraPlacer>();
         s.AddHostedService(sp => sp.GetRequiredService<CameraPlacer>());

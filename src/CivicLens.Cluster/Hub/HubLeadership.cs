@@ -9,12 +9,15 @@ namespace CivicLens.Cluster.Hub;
 /// leader was told about nodes leaving. Orleans keeps one activation of the district grain in the cluster, so one
 /// hub leads; when it dies, the grain is activated on another hub and leadership moves with it.
 /// </summary>
-public sealed partial class HubLeadership(ILogger<HubLeadership> logger)
+public sealed partial class HubLeadership(ILogger<HubLeadership> logger) : Server.Hosting.IJobDuty
 {
     private readonly ConcurrentQueue<SiloAddress> _leaving = new();
     private volatile bool _leader;
 
     public bool IsLeader => _leader;
+
+    /// <summary>The SLA watch, retention and outbox delivery run on the leading hub only.</summary>
+    public bool RunsJobs => _leader;
 
     internal void Lead()
     {

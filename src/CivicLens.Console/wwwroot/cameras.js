@@ -19,7 +19,7 @@ registerPage({
 // ---- states ----------------------------------------------------------------------------------------------------
 
 /** Every camera state, in the server's order (CivicLens.Domain.Cameras.CameraStates). */
-const STATES = ['streaming', 'starting', 'reconnecting', 'offline', 'tamper', 'failed', 'disabled', 'no-source', 'retired'];
+const STATES = ['streaming', 'starting', 'reconnecting', 'offline', 'tamper', 'failed', 'disabled', 'no-source', 'retired', 'moving'];
 /** States in which nothing runs, so "no load" means "not running" rather than "runs on another server". */
 const STOPPED = ['disabled', 'no-source', 'retired'];
 
@@ -337,11 +337,11 @@ async function renderDetail(root, id, ctx) {
     camera = c;
     const l = c.load;
     const running = l ? `${l.framesPerSecond.toFixed(1)} frames/s`
-      : STOPPED.includes(c.health) ? 'not running' : measured ? 'not on this server' : 'figures follow in a few seconds';
+      : STOPPED.includes(c.health) ? 'not running' : c.node ? `on node ${c.node}` : measured ? 'not on this server' : 'figures follow in a few seconds';
     clear(figures).append(...[
       el('dt', {}, 'State'), el('dd', { id: 'camera-health' }, badge(c.health, 'camera-state'), c.healthSince ? [' since ', when(c.healthSince, 'camera-since')] : null),
       el('dt', {}, 'Reason'), el('dd', { id: 'camera-reason' }, c.healthReason || '—'),
-      el('dt', {}, 'Analysing'), el('dd', {}, running),
+      el('dt', {}, 'Analysing'), el('dd', { id: 'camera-running' }, running),
       el('dt', {}, 'Frames dropped'), el('dd', {}, l ? `${l.framesDropped} (${percent(l.dropRate)} lately)` : '—'),
       el('dt', {}, 'Detector load'), el('dd', {}, l ? percent(l.detectorLoad) : '—'),
       el('dt', {}, 'Purpose'), el('dd', { id: 'camera-purpose' }, c.purpose || 'none recorded'),

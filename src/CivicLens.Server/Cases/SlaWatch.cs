@@ -13,7 +13,8 @@ namespace CivicLens.Server.Cases;
 /// The case stays with its department; the escalation department (or the fallback) is told through its
 /// deliveries, the history says so, and the console marks the case.
 /// </summary>
-public sealed partial class SlaWatch(IDbContextFactory<CivicLensDb> dbs, CaseDesk desk, AuditLog audit, LiveNotifier live, TimeProvider time, ILogger<SlaWatch> logger)
+public sealed partial class SlaWatch(IDbContextFactory<CivicLensDb> dbs, CaseDesk desk, AuditLog audit, LiveNotifier live, TimeProvider time, ILogger<SlaWatch> logger,
+    Hosting.IJobDuty? duty = null)
     : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
@@ -24,7 +25,8 @@ public sealed partial class SlaWatch(IDbContextFactory<CivicLensDb> dbs, CaseDes
         {
             try
             {
-                await RunOnceAsync(stoppingToken);
+                // In a cluster only the leading hub escalates, so each breach is escalated once.
+                if ((duty ?? Hosting.AlwaysOnDuty.Instance).RunsJobs) await RunOnceAsync(stoppingToken);
             }
             catch (Exception ex) when (ex is DbUpdateException or InvalidOperationException or System.Data.Common.DbException or IOException)
             {

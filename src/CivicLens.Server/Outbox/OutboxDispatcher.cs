@@ -28,7 +28,8 @@ public sealed partial class OutboxDispatcher(
     IOptions<OutboxOptions> options,
     TimeProvider time,
     OutboxStatus status,
-    ILogger<OutboxDispatcher> logger) : BackgroundService
+    ILogger<OutboxDispatcher> logger,
+    Hosting.IJobDuty? duty = null) : BackgroundService
 {
     private readonly Dictionary<string, IOutboxChannel> _channels = channels.ToDictionary(c => c.Name, StringComparer.Ordinal);
     private readonly Dictionary<string, ChannelHold> _holds = new(StringComparer.Ordinal);
@@ -52,6 +53,21 @@ public sealed partial class OutboxDispatcher(
         while (!stoppingToken.IsCancellationRequested)
         {
             TimeSpan wait;
+            if (!(duty ?? Hosting.AlwaysOnDuty.Instance).RunsJobs)
+            {
+                // In a cluster only the leading hub delivers, so a message is never sent by two hubs at once.
+                try
+                {
+                    await Task.Delay(_options.PollInterval, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
             try
             {
                 var now = time.GetUtcNow();

@@ -28,6 +28,8 @@ internal sealed class ClusterProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public int ExitCode => _process.ExitCode;
+
     public string Output
     {
         get

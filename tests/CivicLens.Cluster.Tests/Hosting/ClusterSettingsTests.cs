@@ -40,5 +40,5 @@ public sealed class ClusterSettingsTests
 
     [Fact]
     public void Check_throws_with_the_problems() =>
-        Assert.Contains("--capacity", Assert.Throws<ArgumentException>(() => ClusterSetup.Check(Node(s => s with { Capacity = 0 }))).Message, StringComparison.Ordinal);
+        Assert.Contains("--capacity", Assert.Throws<Server.Hosting.StartupException>(() => ClusterSetup.Check(Node(s => s with { Capacity = 0 }))).Message, StringComparison.Ordinal);
 }
