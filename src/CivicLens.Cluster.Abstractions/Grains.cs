@@ -23,17 +23,23 @@ public interface ICameraGrain : IGrainWithStringKey
     Task<CameraPlacement?> WhereAsync();
 }
 
-/// <summary>A node's way into the hubs: events (with their evidence) and health. Placed on hubs only.</summary>
+/// <summary>A node's way into the hubs for its events (with their evidence), one grain per node. Placed on hubs only.</summary>
 [Alias("civiclens.hub-intake")]
 public interface IHubIntakeGrain : IGrainWithStringKey
 {
     /// <summary>Stores the batch (idempotently: events by their ids) and answers once it is committed.</summary>
     [Alias("events")]
     Task IngestAsync(NodeEventBatch batch);
+}
 
-    /// <summary>Queues health changes; interleaves with a batch of events waiting on a busy database.</summary>
+/// <summary>
+/// A node's way into the hubs for its cameras' health, one grain per node, apart from the events' grain so that a
+/// batch of events waiting on a busy database never holds back "moving" or "streaming". Placed on hubs only.
+/// </summary>
+[Alias("civiclens.hub-health")]
+public interface IHubHealthGrain : IGrainWithStringKey
+{
     [Alias("health")]
-    [Orleans.Concurrency.AlwaysInterleave]
     Task ReportHealthAsync(IReadOnlyList<CameraHealthChange> changes);
 }
 

@@ -144,12 +144,19 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
             if (!_placed.TryGetValue(r.Id, out var v) || v != r.Version) _pending.TryAdd(r.Id, (now, TimeSpan.Zero));
         }
 
+        var stopped = new List<string>();
         foreach (var gone in _desired.Keys.Where(k => !wanted.Contains(k)).ToList())
         {
             _desired.Remove(gone);
             _pending.TryRemove(gone, out _);
             _placed.TryRemove(gone, out _);
-            await StopAsync(gone, "disabled or retired");
+            if (await StopAsync(gone, "disabled or retired")) stopped.Add(gone);
+        }
+
+        // A stopped camera runs on no node (not a registry change: the version stays).
+        foreach (var chunk in stopped.Chunk(1000))
+        {
+            await db.Cameras.Where(c => chunk.Contains(c.Id)).ExecuteUpdateAsync(s => s.SetProperty(c => c.Node, (string?)null), ct);
         }
     }
 
@@ -261,8 +268,9 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
 
     private static Exception Unwrap(Exception ex) => ex is AggregateException { InnerException: { } inner } ? Unwrap(inner) : ex.InnerException is NoNodeRoomException r ? r : ex;
 
-    private async Task StopAsync(string id, string reason)
+    private async Task<bool> StopAsync(string id, string reason)
     {
+        var stopped = true;
         try
         {
             await grains.GetGrain<ICameraGrain>(id).StopAsync(reason).WaitAsync(CallTimeout);
@@ -270,9 +278,11 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             LogNotStopped(logger, id, ex.Message);
+            stopped = false;
         }
 
         book.Forget(id);
+        return stopped;
     }
 
     /// <summary>Which node runs each camera, for the console (not a registry change: the version stays).</summary>

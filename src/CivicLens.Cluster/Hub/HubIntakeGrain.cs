@@ -16,7 +16,7 @@ namespace CivicLens.Cluster.Hub;
 /// name it, so an event is never served without its picture. Answers only once both are committed.
 /// </summary>
 [HubPlacement]
-internal sealed partial class HubIntakeGrain(EventStore store, LiveNotifier live, CaseVerifier verifier, CameraStateStore states, ServerOptions options,
+internal sealed partial class HubIntakeGrain(EventStore store, LiveNotifier live, CaseVerifier verifier, ServerOptions options,
     StoreHealth health, ILogger<HubIntakeGrain> logger) : Grain, IHubIntakeGrain
 {
     private static readonly SearchValues<char> NameChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
@@ -42,7 +42,9 @@ internal sealed partial class HubIntakeGrain(EventStore store, LiveNotifier live
         var events = batch.Events.Select(EventJournal.ParseLine).ToList();
         try
         {
-            await store.IngestAsync(events, CancellationToken.None);
+            // Off the grain's own scheduler: a database that is slow or locked must not hold this activation's thread,
+            // so the node's health calls (interleaved) still get through.
+            await Task.Run(() => store.IngestAsync(events, CancellationToken.None));
             health.StoreReachable();
         }
         catch (Exception ex) when (StoreHealth.IsStoreFailure(ex))
@@ -52,26 +54,30 @@ internal sealed partial class HubIntakeGrain(EventStore store, LiveNotifier live
         }
 
         await live.EventsAsync(events);
-        await verifier.OnEventsAsync(events, CancellationToken.None);
+        await Task.Run(() => verifier.OnEventsAsync(events, CancellationToken.None));
     }
-
-    public Task ReportHealthAsync(IReadOnlyList<CameraHealthChange> changes)
-    {
-        ArgumentNullException.ThrowIfNull(changes);
-        foreach (var c in changes)
-        {
-            if (!Enum.IsDefined((CameraState)c.State)) continue;
-            states.Report(c.Camera, new CameraStatus((CameraState)c.State, c.At, CameraWorkerReason(c.Reason)));
-        }
-
-        return Task.CompletedTask;
-    }
-
-    private static string? CameraWorkerReason(string? reason) => Pipeline.Supervision.CameraWorker.Safe(reason);
 
     internal static bool IsPlainName(string name) =>
         name.Length is > 0 and <= 200 && !name.AsSpan().ContainsAnyExcept(NameChars) && !name.StartsWith('.') && name.EndsWith(".jpg", StringComparison.Ordinal);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} sent evidence with a name that is not a plain file name ({Length} characters); dropped")]
     private static partial void LogBadEvidenceName(ILogger logger, string node, int length);
+}
+
+/// <summary>A node's cameras' health into the registry (stored as changes by <see cref="CameraStateStore"/>).</summary>
+[HubPlacement]
+internal sealed class HubHealthGrain(CameraStateStore states) : Grain, IHubHealthGrain
+{
+    public Task ReportHealthAsync(IReadOnlyList<CameraHealthChange> changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        foreach (var c in changes)
+        {
+            if (!Enum.IsDefined((CameraState)c.State)) continue;
+            // Reasons come from the node's own words; a stream address never reaches the registry.
+            states.Report(c.Camera, new CameraStatus((CameraState)c.State, c.At, Pipeline.Supervision.CameraWorker.Safe(c.Reason)));
+        }
+
+        return Task.CompletedTask;
+    }
 }

@@ -12,6 +12,8 @@ public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains
 {
     public const int BatchSize = 500;
 
+    private Task _health = Task.CompletedTask;
+
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
 
     /// <summary>Sends everything pending now (a drain before shutdown); false when a hub did not take it before <paramref name="ct"/>.</summary>
@@ -47,12 +49,13 @@ public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Health has its own loop: a batch of events waiting on a busy database must not hold back "moving" or "streaming".
+        _health = HealthLoopAsync(stoppingToken);
         var backoff = TimeSpan.FromMilliseconds(500);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await SendHealthAsync();
                 var sent = await SendEventsAsync();
                 backoff = TimeSpan.FromMilliseconds(500);
                 if (!sent) await cameras.Journal.WaitAsync(TimeSpan.FromMilliseconds(500), stoppingToken);
@@ -74,6 +77,31 @@ public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains
                 }
 
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+        }
+    }
+
+    private async Task HealthLoopAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await SendHealthAsync();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+            {
+                // Kept (latest per camera) and sent on the next turn.
+                LogHealthNotSent(logger, ex.Message);
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
             }
         }
     }
@@ -118,7 +146,7 @@ public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains
         if (changes.Count == 0) return;
         try
         {
-            await Hub.ReportHealthAsync(changes);
+            await grains.GetGrain<IHubHealthGrain>(cameras.Name).ReportHealthAsync(changes);
         }
         catch
         {
@@ -126,6 +154,15 @@ public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains
             throw;
         }
     }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await _health.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Camera health not sent to a hub; the latest state of each camera is kept: {Error}")]
+    private static partial void LogHealthNotSent(ILogger logger, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No hub took this node's events ({Backlog} bytes journalled); retrying: {Error}")]
     private static partial void LogHubAway(ILogger logger, long backlog, string error);

@@ -80,7 +80,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
                 await hold.RollbackAsync();
                 AssertCapacityHeld(await CamerasAsync(store));
 
-                output.WriteLine($"round {round + 1}: killed {victim} running {string.Join(", ", moved)}; {pending.Count} events journalled there, not yet sent");
+                output.WriteLine($"round {round + 1}: killed {victim} at {DateTimeOffset.UtcNow - killedAt.Elapsed:HH:mm:ss.f} running {string.Join(", ", moved)}; {pending.Count} events journalled there, not yet sent");
 
                 // The killed node comes back: it joins as a new silo, sends its journal, and takes cameras only when placed.
                 await nodes[victim].DisposeAsync();
@@ -94,11 +94,18 @@ public sealed class FailoverTests(ITestOutputHelper output)
 
             // SIGSTOP: a hung node is only suspected after missed probes; its cameras move within the limit too.
             {
+                // Let the returned node's share settle first, so only the hang moves cameras in this round.
+                await WaitAsync(async () => (await CamerasAsync(store)).All(c => c.Health == "streaming" && c.Node is not null), TimeSpan.FromSeconds(90),
+                    "every camera streaming before the hang", processes, store);
+                await Task.Delay(TimeSpan.FromSeconds(8));
+                await WaitAsync(async () => (await CamerasAsync(store)).All(c => c.Health == "streaming" && c.Node is not null), TimeSpan.FromSeconds(90),
+                    "every camera streaming before the hang", processes, store);
                 var placed = await CamerasAsync(store);
                 var hung = placed[0].Node!;
                 var moved = placed.Where(c => c.Node == hung).Select(c => c.Id).ToList();
                 var hungAt = Stopwatch.StartNew();
                 nodes[hung].Hang();
+                output.WriteLine($"hung {hung} at {DateTimeOffset.UtcNow:HH:mm:ss.f}");
                 var times = await ResumedAsync(store, moved, hung, hungAt, processes);
                 output.WriteLine($"hung {hung} (SIGSTOP) running {string.Join(", ", moved)}: resumed after {string.Join(", ", times.Select(t => t.ToString("0.0", CultureInfo.InvariantCulture) + " s"))}");
                 nodes[hung].Resume();
@@ -108,7 +115,28 @@ public sealed class FailoverTests(ITestOutputHelper output)
                 Assert.DoesNotContain(after, c => c.Node == hung && moved.Contains(c.Id));
             }
 
+            // Disabled in the registry (as an import or another hub would write it): the leader stops it on its node,
+            // and it runs nowhere; its events stop.
+            var disabled = (await CamerasAsync(store)).First(c => c.Node is not null && c.Health == "streaming");
+            await using (var disable = store.CreateCommand("UPDATE cameras SET enabled = false, version = version + 1, updated_at = @now WHERE id = @id"))
+            {
+                disable.Parameters.AddWithValue("now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                disable.Parameters.AddWithValue("id", disabled.Id);
+                await disable.ExecuteNonQueryAsync();
+            }
+
+            await WaitAsync(async () => (await CamerasAsync(store)).Single(c => c.Id == disabled.Id).Node is null, TimeSpan.FromSeconds(30),
+                $"{disabled.Id} to stop on {disabled.Node} once disabled", processes, store);
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            var countAfterStop = (await EventCountsAsync(store)).GetValueOrDefault(disabled.Id);
+            await Task.Delay(TimeSpan.FromSeconds(10));
+            Assert.Equal(countAfterStop, (await EventCountsAsync(store)).GetValueOrDefault(disabled.Id));
+
             foreach (var line in hub.Output.Split('\n').Where(l => l.Contains("CameraPlacer", StringComparison.Ordinal) && l.Contains("Moving", StringComparison.Ordinal))) output.WriteLine("hub: " + line.Trim());
+            foreach (var p in nodes.Values)
+            {
+                foreach (var line in p.Output.Split('\n').Where(l => l.Contains("starts here", StringComparison.Ordinal) || l.Contains(": Streaming", StringComparison.Ordinal))) output.WriteLine(p.Name + ": " + line.Trim());
+            }
             var sorted = resumeTimes.Order().ToList();
             output.WriteLine($"SIGKILL: {sorted.Count} camera moves, median {sorted[sorted.Count / 2]:0.0} s, max {sorted[^1]:0.0} s");
             Assert.True(sorted[^1] < Limit.TotalSeconds);
