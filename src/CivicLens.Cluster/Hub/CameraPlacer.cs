@@ -39,6 +39,7 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
     private static readonly TimeSpan MoveSettle = TimeSpan.FromSeconds(3);
     private DateTimeOffset _nextSync = DateTimeOffset.MinValue;
     private DateTimeOffset _nextSweep = DateTimeOffset.MinValue;
+    private long _watermark = -1;
     private bool _rebalance;
     private volatile bool _balanceFutile;
     private bool _wasLeader;
@@ -94,6 +95,7 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
         _pending.Clear();
         _nextSync = DateTimeOffset.MinValue;
         _nextSweep = time.GetUtcNow() + SweepInterval;
+        _watermark = -1;
     }
 
     private async Task RoundAsync(CancellationToken ct)
@@ -108,6 +110,10 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
 
         if (now >= _nextSweep)
         {
+            // Now and then the whole registry is read again and every camera asked: what a missed change or a lost
+            // activation left wrong is set right.
+            _watermark = -1;
+            await SyncAsync(ct);
             foreach (var id in _desired.Keys) _pending.TryAdd(id, (now, TimeSpan.Zero));
             _placed.Clear();
             _nextSweep = now + SweepInterval;
@@ -126,26 +132,43 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
     }
 
     /// <summary>Reads which cameras should run (and at which version) and queues what changed.</summary>
+    /// <remarks>
+    /// The first look (and each sweep) reads every camera; later looks read only rows stamped since the last one,
+    /// less <see cref="CameraHost.ChangeWindow"/> (a row is stamped by its writer's clock before its transaction
+    /// commits), so a district of 290,000 cameras costs a handful of rows a look.
+    /// </remarks>
     private async Task SyncAsync(CancellationToken ct)
     {
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var rows = await db.Cameras.AsNoTracking()
-            .Where(c => c.Enabled && c.RetiredAt == null && c.StreamUrlSealed != null)
-            .Select(c => new { c.Id, c.Version, c.Purpose, c.LegalBasis, c.DepartmentId, c.RetentionDays })
+        var full = _watermark < 0;
+        var since = full ? long.MinValue : _watermark - (long)CameraHost.ChangeWindow.TotalMilliseconds;
+        var latest = await db.Cameras.MaxAsync(c => (long?)c.UpdatedAt, ct) ?? 0;
+        var query = db.Cameras.AsNoTracking();
+        query = full ? query.Where(c => c.Enabled && c.RetiredAt == null && c.StreamUrlSealed != null) : query.Where(c => c.UpdatedAt >= since);
+        var rows = await query
+            .Select(c => new { c.Id, c.Version, c.Enabled, c.RetiredAt, HasSource = c.StreamUrlSealed != null, c.Purpose, c.LegalBasis, c.DepartmentId, c.RetentionDays })
             .ToListAsync(ct);
         var now = time.GetUtcNow();
         var wanted = new HashSet<string>(StringComparer.Ordinal);
+        var unwanted = new List<string>();
         foreach (var r in rows)
         {
             // Purpose before power, also for a row written by hand: the node checks again when it starts.
-            if (CameraAccountability.Missing(r.Purpose, r.LegalBasis, r.DepartmentId, r.RetentionDays).Count > 0) continue;
+            if (!r.Enabled || r.RetiredAt is not null || !r.HasSource || CameraAccountability.Missing(r.Purpose, r.LegalBasis, r.DepartmentId, r.RetentionDays).Count > 0)
+            {
+                unwanted.Add(r.Id);
+                continue;
+            }
+
             wanted.Add(r.Id);
             _desired[r.Id] = r.Version;
             if (!_placed.TryGetValue(r.Id, out var v) || v != r.Version) _pending.TryAdd(r.Id, (now, TimeSpan.Zero));
         }
 
+        _watermark = Math.Max(_watermark, latest);
+        var gones = full ? _desired.Keys.Where(k => !wanted.Contains(k)).ToList() : unwanted.Where(_desired.ContainsKey).ToList();
         var stopped = new List<string>();
-        foreach (var gone in _desired.Keys.Where(k => !wanted.Contains(k)).ToList())
+        foreach (var gone in gones)
         {
             _desired.Remove(gone);
             _pending.TryRemove(gone, out _);
