@@ -378,10 +378,13 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
         if (cameras.Count > 0) LogMoving(logger, cameras.Count, name, why);
     }
 
+    /// <summary>Worker nodes that are active and not leaving, with their capacity.</summary>
     private IEnumerable<(SiloAddress Silo, int Capacity)> OpenNodes() =>
         membership.CurrentSnapshot.Members
-            .Where(m => m.Value.Status == SiloStatus.Active && !book.IsClosed(m.Key) && book.Describe(m.Key).Role == ClusterRoles.Node)
-            .Select(m => (m.Key, book.Describe(m.Key).Capacity));
+            .Where(m => m.Value.Status == SiloStatus.Active && !book.IsClosed(m.Key))
+            .Select(m => (Silo: m.Key, Node: book.Describe(m.Key)))
+            .Where(n => n.Node.Role == ClusterRoles.Node)
+            .Select(n => (n.Silo, n.Node.Capacity));
 
     private int NodeCount() => OpenNodes().Count();
 
@@ -390,11 +393,7 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
     /// <summary>Moves cameras from the fullest nodes to the emptiest, <see cref="MovesPerSecond"/> at a time.</summary>
     private async Task RebalanceAsync()
     {
-        var nodes = membership.CurrentSnapshot.Members
-            .Where(m => m.Value.Status == SiloStatus.Active && !book.IsClosed(m.Key) && book.Describe(m.Key).Role == ClusterRoles.Node)
-            .Select(m => (Silo: m.Key, Capacity: book.Describe(m.Key).Capacity, Count: book.Count(m.Key)))
-            .Where(n => n.Capacity > 0)
-            .ToList();
+        var nodes = OpenNodes().Where(n => n.Capacity > 0).Select(n => (n.Silo, n.Capacity, Count: book.Count(n.Silo))).ToList();
         var total = nodes.Sum(n => n.Count);
         var capacity = nodes.Sum(n => n.Capacity);
         if (nodes.Count < 2 || total == 0 || !_pending.IsEmpty)

@@ -38,7 +38,7 @@ public sealed partial class NodeCameras : IAsyncDisposable
         _districtRead = time.GetUtcNow();
         _logger = loggers.CreateLogger<NodeCameras>();
         Journal = new EventJournal(journalDirectory, CameraHost.Mapper(district, id => _supervisor?.Find(id)?.Spec.Camera));
-        _supervisor = new CameraSupervisor(analysis, district, Journal, new CameraRuntimes(time), supervision, loggers, time, OnState);
+        _supervisor = new CameraSupervisor(analysis, district, Journal, new CameraRuntimes(time), supervision, loggers, time, Report);
     }
 
     /// <summary>Events waiting for a hub, on this node's disk.</summary>
@@ -119,8 +119,6 @@ public sealed partial class NodeCameras : IAsyncDisposable
     {
         foreach (var c in changes) _health.TryAdd(c.Camera, c);
     }
-
-    private void OnState(string camera, CameraStatus status) => Report(camera, status);
 
     private void Report(string camera, CameraStatus status) =>
         _health[camera] = new CameraHealthChange(camera, (int)status.State, status.Since, status.Reason);

@@ -10,9 +10,12 @@ public static class NodeDistrict
 {
     public static async Task<CivicLensConfig> ReadAsync(string connectionString, CancellationToken ct)
     {
-        await using var db = new CivicLensDb(StorageSetup.Options(new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = connectionString }));
+        await using var db = Open(connectionString);
         return await DistrictSync.FromStoreAsync(db, ct);
     }
+
+    private static CivicLensDb Open(string connectionString) =>
+        new(StorageSetup.Options(new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = connectionString }));
 
     /// <summary>Waits until a hub has set the district up (a node may start first); says so once.</summary>
     public static async Task<CivicLensConfig> WaitAsync(string connectionString, TextWriter log, CancellationToken ct)
@@ -23,7 +26,7 @@ public static class NodeDistrict
         {
             try
             {
-                await using var db = new CivicLensDb(StorageSetup.Options(new StorageOptions { Provider = StorageProvider.PostgreSql, ConnectionString = connectionString }));
+                await using var db = Open(connectionString);
                 if (await db.Areas.AnyAsync(ct)) return await DistrictSync.FromStoreAsync(db, ct);
             }
             catch (Exception ex) when (ex is Npgsql.PostgresException or InvalidOperationException or DbUpdateException)

@@ -17,18 +17,39 @@ public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
 
     /// <summary>Sends everything pending now (a drain before shutdown); false when a hub did not take it before <paramref name="ct"/>.</summary>
-    public async Task<bool> FlushAsync(CancellationToken ct)
+    public Task<bool> FlushAsync(CancellationToken ct) => SendAsync(untilEmpty: true, TimeSpan.FromMilliseconds(200), ct);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var backoff = TimeSpan.FromMilliseconds(200);
+        // Health has its own loop: a batch of events waiting on a busy database must not hold back "moving" or "streaming".
+        _health = HealthLoopAsync(stoppingToken);
+        await SendAsync(untilEmpty: false, TimeSpan.FromMilliseconds(500), stoppingToken);
+    }
+
+    /// <summary>
+    /// Sends the journal batch by batch, backing off while no hub takes it. A flush (<paramref name="untilEmpty"/>)
+    /// also sends the health first and returns true once nothing is pending; otherwise it waits for more events.
+    /// Returns false when <paramref name="ct"/> ends it.
+    /// </summary>
+    private async Task<bool> SendAsync(bool untilEmpty, TimeSpan firstBackoff, CancellationToken ct)
+    {
+        var backoff = firstBackoff;
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                await SendHealthAsync();
-                if (!await SendEventsAsync()) return true;
-                backoff = TimeSpan.FromMilliseconds(200);
+                if (untilEmpty) await SendHealthAsync();
+                var sent = await SendEventsAsync();
+                backoff = firstBackoff;
+                if (sent) continue;
+                if (untilEmpty) return true;
+                await cameras.Journal.WaitAsync(TimeSpan.FromMilliseconds(500), ct);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return false;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 LogHubAway(logger, cameras.Journal.Backlog, ex.Message);
                 try
@@ -45,40 +66,6 @@ public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains
         }
 
         return false;
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        // Health has its own loop: a batch of events waiting on a busy database must not hold back "moving" or "streaming".
-        _health = HealthLoopAsync(stoppingToken);
-        var backoff = TimeSpan.FromMilliseconds(500);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                var sent = await SendEventsAsync();
-                backoff = TimeSpan.FromMilliseconds(500);
-                if (!sent) await cameras.Journal.WaitAsync(TimeSpan.FromMilliseconds(500), stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                LogHubAway(logger, cameras.Journal.Backlog, ex.Message);
-                try
-                {
-                    await Task.Delay(backoff, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
-            }
-        }
     }
 
     private async Task HealthLoopAsync(CancellationToken stoppingToken)

@@ -39,7 +39,7 @@ internal sealed class HubPlacementDirector(NodeLoadBook book) : IPlacementDirect
     {
         var hubs = context.GetCompatibleSilos(target).Where(s => book.Describe(s).Role == ClusterRoles.Hub).Order().ToArray();
         if (hubs.Length == 0) throw new SiloUnavailableException("No hub has joined the cluster.");
-        // A node's own hub is preferred when the caller is a hub; otherwise spread by key so nodes share the hubs.
+        // The district's leader starts on the hub that first asks for it; nodes' intake and health grains spread over the hubs by key.
         if (hubs.Contains(context.LocalSilo) && target.GrainIdentity.Key.ToString() == ClusterRoles.DistrictKey) return Task.FromResult(context.LocalSilo);
         return Task.FromResult(hubs[(int)(target.GrainIdentity.GetUniformHashCode() % (uint)hubs.Length)]);
     }

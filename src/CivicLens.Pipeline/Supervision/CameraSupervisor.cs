@@ -85,18 +85,7 @@ public sealed class CameraSupervisor : IRuleEventSink, IAsyncDisposable
             var stopping = _workers.Values.Where(w => !wanted.ContainsKey(w.Id)).ToList();
             foreach (var w in stopping) _workers.TryRemove(w.Id, out _);
             await Task.WhenAll(stopping.Select(w => w.DisposeAsync().AsTask()));
-            foreach (var spec in desired)
-            {
-                if (_workers.TryGetValue(spec.Id, out var running))
-                {
-                    if (!ReferenceEquals(running.Spec, spec) && running.Spec != spec) running.Update(spec);
-                    continue;
-                }
-
-                var worker = new CameraWorker(spec, _services, _runtimes, _options, _loggers, _time, _onState);
-                _workers[spec.Id] = worker;
-                worker.Start();
-            }
+            foreach (var spec in desired) StartOrUpdate(spec);
         }
         finally
         {
@@ -111,16 +100,9 @@ public sealed class CameraSupervisor : IRuleEventSink, IAsyncDisposable
         await _apply.WaitAsync(ct);
         try
         {
-            if (_workers.TryGetValue(spec.Id, out var running))
-            {
-                if (!ReferenceEquals(running.Spec, spec) && running.Spec != spec) running.Update(spec);
-                return;
-            }
-
-            var worker = new CameraWorker(spec, _services, _runtimes, _options, _loggers, _time, _onState);
-            _workers[spec.Id] = worker;
-            _services.SiteEvidence.SetCameras(_workers.Values.Select(w => w.Spec.Camera));
-            worker.Start();
+            // The site's other cameras know this one (or its edit) before its first frame.
+            _services.SiteEvidence.SetCameras(_workers.Values.Where(w => w.Id != spec.Id).Select(w => w.Spec.Camera).Append(spec.Camera));
+            StartOrUpdate(spec);
         }
         finally
         {
@@ -134,12 +116,30 @@ public sealed class CameraSupervisor : IRuleEventSink, IAsyncDisposable
         await _apply.WaitAsync();
         try
         {
-            if (_workers.TryRemove(id, out var w)) await w.DisposeAsync();
+            if (_workers.TryRemove(id, out var w))
+            {
+                await w.DisposeAsync();
+                _services.SiteEvidence.SetCameras(_workers.Values.Select(x => x.Spec.Camera));
+            }
         }
         finally
         {
             _apply.Release();
         }
+    }
+
+    /// <summary>Hands a running camera its edit, or starts it; the caller holds <see cref="_apply"/>.</summary>
+    private void StartOrUpdate(CameraSpec spec)
+    {
+        if (_workers.TryGetValue(spec.Id, out var running))
+        {
+            if (!ReferenceEquals(running.Spec, spec) && running.Spec != spec) running.Update(spec);
+            return;
+        }
+
+        var worker = new CameraWorker(spec, _services, _runtimes, _options, _loggers, _time, _onState);
+        _workers[spec.Id] = worker;
+        worker.Start();
     }
 
     async ValueTask IRuleEventSink.OnEventsAsync(IReadOnlyList<EvidencedEvent> events, CancellationToken cancellationToken)

@@ -14,7 +14,7 @@ namespace CivicLens.Server.Cases;
 /// deliveries, the history says so, and the console marks the case.
 /// </summary>
 public sealed partial class SlaWatch(IDbContextFactory<CivicLensDb> dbs, CaseDesk desk, AuditLog audit, LiveNotifier live, TimeProvider time, ILogger<SlaWatch> logger,
-    Hosting.IJobDuty? duty = null)
+    Hosting.IJobDuty duty)
     : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
@@ -26,7 +26,7 @@ public sealed partial class SlaWatch(IDbContextFactory<CivicLensDb> dbs, CaseDes
             try
             {
                 // In a cluster only the leading hub escalates, so each breach is escalated once.
-                if ((duty ?? Hosting.AlwaysOnDuty.Instance).RunsJobs) await RunOnceAsync(stoppingToken);
+                if (duty.RunsJobs) await RunOnceAsync(stoppingToken);
             }
             catch (Exception ex) when (ex is DbUpdateException or InvalidOperationException or System.Data.Common.DbException or IOException)
             {

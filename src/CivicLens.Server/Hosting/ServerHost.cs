@@ -116,6 +116,8 @@ public static class ServerHost
     {
         var s = builder.Services;
         s.TryAddSingleton(TimeProvider.System);
+        // One process runs every job; a cluster's hub replaces this with its leadership (CivicLens.Cluster).
+        s.TryAddSingleton<IJobDuty>(AlwaysOnDuty.Instance);
         s.AddSingleton(options);
         s.AddSingleton(config);
         s.AddSingleton(storage);

@@ -95,24 +95,8 @@ public sealed class EventJournal : IRuleEventSink, IDisposable
     /// <summary>Up to <paramref name="max"/> uncommitted events and the offset to commit once they are stored.</summary>
     public (List<EventRecord> Events, long End) ReadPending(int max)
     {
-        lock (_gate)
-        {
-            var start = ReadCheckpoint();
-            var events = new List<EventRecord>();
-            if (start >= _file.Length) return (events, start);
-            using var reader = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            reader.Seek(start, SeekOrigin.Begin);
-            var end = start;
-            using var text = new StreamReader(reader, Encoding.UTF8, false, 64 * 1024, leaveOpen: true);
-            while (events.Count < max && text.ReadLine() is { } line)
-            {
-                end += Encoding.UTF8.GetByteCount(line) + 1;
-                if (line.Length == 0) continue;
-                events.Add(JsonSerializer.Deserialize<EventRecord>(line, JournalJson.Options)!);
-            }
-
-            return (events, end);
-        }
+        var (lines, end) = ReadPendingLines(max);
+        return (lines.ConvertAll(ParseLine), end);
     }
 
     /// <summary>Records that everything before <paramref name="end"/> is committed; an empty journal starts over.</summary>

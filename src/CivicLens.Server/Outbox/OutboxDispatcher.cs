@@ -29,7 +29,7 @@ public sealed partial class OutboxDispatcher(
     TimeProvider time,
     OutboxStatus status,
     ILogger<OutboxDispatcher> logger,
-    Hosting.IJobDuty? duty = null) : BackgroundService
+    Hosting.IJobDuty duty) : BackgroundService
 {
     private readonly Dictionary<string, IOutboxChannel> _channels = channels.ToDictionary(c => c.Name, StringComparer.Ordinal);
     private readonly Dictionary<string, ChannelHold> _holds = new(StringComparer.Ordinal);
@@ -53,7 +53,7 @@ public sealed partial class OutboxDispatcher(
         while (!stoppingToken.IsCancellationRequested)
         {
             TimeSpan wait;
-            if (!(duty ?? Hosting.AlwaysOnDuty.Instance).RunsJobs)
+            if (!duty.RunsJobs)
             {
                 // In a cluster only the leading hub delivers, so a message is never sent by two hubs at once.
                 try

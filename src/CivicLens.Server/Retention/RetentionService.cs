@@ -15,7 +15,7 @@ namespace CivicLens.Server.Retention;
 /// hold (case reference, expiry) is the only override. Every purge leaves an audit record with its counts.
 /// </summary>
 public sealed partial class RetentionService(ServerOptions options, IDbContextFactory<CivicLensDb> dbs, AuditLog audit, TimeProvider time,
-    ILogger<RetentionService> logger, SealedOriginalStore? sealedOriginals = null, Hosting.IJobDuty? duty = null) : BackgroundService
+    ILogger<RetentionService> logger, Hosting.IJobDuty duty, SealedOriginalStore? sealedOriginals = null) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
 
@@ -26,7 +26,7 @@ public sealed partial class RetentionService(ServerOptions options, IDbContextFa
             try
             {
                 // In a cluster only the leading hub purges (the database's rows; evidence files on each hub's disk: see docs/cluster.md).
-                if ((duty ?? Hosting.AlwaysOnDuty.Instance).RunsJobs) await PurgeAsync(stoppingToken);
+                if (duty.RunsJobs) await PurgeAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
