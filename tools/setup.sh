@@ -40,6 +40,8 @@ if [[ $with_tests -eq 1 ]]; then
   # A real RTSP camera for the ingest tests (gst-rtsp-server through Debian's python3-gi); an SMTP sink for the email tests (aiosmtpd).
   apt_install python3 python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
     gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav python3-opencv opencv-data python3-aiosmtpd prometheus
+  # A node with its clock skewed by minutes, for the cluster tests (libfaketime, preloaded into that process only).
+  apt_install faketime
   # The console's browser tests drive Debian's Chromium headless (Playwright never downloads a browser) and
   # Debian's Firefox ESR over WebDriver BiDi (Playwright's Firefox is a patched build no registry here carries).
   apt_install chromium firefox-esr

@@ -53,6 +53,7 @@ internal static class BenchCommand
         command.Subcommands.Add(ServerBenchCommand.Ingest());
         command.Subcommands.Add(ServerBenchCommand.Api());
         command.Subcommands.Add(RegistryBenchCommand.Create());
+        command.Subcommands.Add(ClusterBenchCommand.Create());
         return command;
     }
 

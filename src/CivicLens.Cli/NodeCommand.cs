@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Net;
 using CivicLens.Cluster;
 using CivicLens.Cluster.Hosting;
+using CivicLens.Cluster.Node;
 using CivicLens.Pipeline.Supervision;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -67,12 +69,25 @@ internal static class NodeCommand
         var provider = new Option<Inference.Detectors.ExecutionProviderKind>("--provider") { Description = "cpu, or cuda when ONNX Runtime's GPU package is installed (falls back to cpu, logged)" };
         var detector = new Option<string?>("--detector") { Description = "Another ONNX detector (NanoDet layout; labels in PATH.json); must match the hub's" };
         var verbose = CommonOptions.Verbose();
-        var node = new Command("node", "Run a worker node of the district's cluster: it analyses the cameras the hubs place on it") { postgres, capacity, data, models, fps, provider, detector, verbose };
+        var controlPlane = new Option<bool>("--control-plane-only")
+        {
+            Description = "For civiclens bench cluster only: take, check and record cameras and report their health, but decode nothing (no ffmpeg, no detector); "
+                + "reads 'flips N' lines on stdin (N health changes a second)",
+        };
+        var sealingKey = new Option<string?>("--sealing-key")
+        {
+            Description = "Seal each event's unredacted frame with the district's sealing key (the hubs' --sealing-key file); sent to the hubs sealed, never in the clear",
+        };
+        var sealWindow = new Option<double>("--seal-hours") { Description = "Hours a sealed original no hub took is kept on this node before it is destroyed", DefaultValueFactory = _ => 72 };
+        var node = new Command("node", "Run a worker node of the district's cluster: it analyses the cameras the hubs place on it")
+        {
+            postgres, capacity, data, models, fps, provider, detector, verbose, controlPlane, sealingKey, sealWindow,
+        };
         foreach (var o in flags.All) node.Options.Add(o);
         node.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var connection = ServeCommand.Storage(parse.GetValue(postgres))?.ConnectionString;
-            var settings = flags.Settings(parse, ClusterRoles.Node, connection, parse.GetValue(capacity));
+            var settings = flags.Settings(parse, ClusterRoles.Node, connection, parse.GetValue(capacity)) with { ControlPlaneOnly = parse.GetValue(controlPlane) };
             var dataDir = Path.GetFullPath(parse.GetValue(data)!);
             var analysis = new AnalysisSettings
             {
@@ -82,11 +97,21 @@ internal static class NodeCommand
                 SnapshotDirectory = Directory.CreateDirectory(Path.Combine(dataDir, "evidence")).FullName,
                 SampleFps = parse.GetValue(fps),
                 LoopFileSources = true,
+                SealedOriginals = parse.GetValue(sealingKey) is { } key
+                    ? new CivicLens.Pipeline.SealedOriginalsSettings(Directory.CreateDirectory(Path.Combine(dataDir, "sealed")).FullName, key, TimeSpan.FromHours(parse.GetValue(sealWindow)))
+                    : null,
             };
             var level = parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information;
             using var host = await ClusterSetup.BuildNodeAsync(settings, analysis, dataDir, b => Logging.Configure(b.Logging, level), Console.Out, ct);
             await host.StartAsync(ct);
-            await Console.Out.WriteLineAsync($"Node {settings.Name} joined cluster {settings.ClusterId} on {settings.AdvertisedAddress}:{settings.SiloPort} (capacity {settings.Capacity} cameras)");
+            await Console.Out.WriteLineAsync($"Node {settings.Name} joined cluster {settings.ClusterId} on {settings.AdvertisedAddress}:{settings.SiloPort} (capacity {settings.Capacity} cameras)"
+                + (settings.ControlPlaneOnly ? "; control-plane only: nothing is decoded" : ""));
+            if (host.Services.GetRequiredService<NodeCameras>().ControlPlane is { } bench)
+            {
+                // The bench's control channel; it ends with stdin, never the node.
+                _ = Task.Run(() => bench.FollowAsync(Console.In, Console.Out, ct), ct);
+            }
+
             await host.WaitForShutdownAsync(ct);
             return 0;
         }));

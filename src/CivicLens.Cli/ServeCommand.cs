@@ -28,6 +28,10 @@ internal static class ServeCommand
     {
         var config = new Option<string?>("--config") { Description = "District file (YAML): areas, departments, sites, routing; cameras the registry lacks are created from it" };
         var data = DataOption();
+        var shared = new Option<string?>("--shared")
+        {
+            Description = "Folder every hub of a cluster mounts (snapshots, report photos, sealed originals); default: the data folder",
+        };
         var urls = new Option<string[]>("--urls")
         {
             Description = "Where to listen (default http://127.0.0.1:8080); anything beyond loopback must be https with --certificate",
@@ -126,7 +130,7 @@ internal static class ServeCommand
         {
             provider, detectorPath, config, data, urls, certificate, certificatePassword, publicUrl, postgres, adminPassword, models, fps, noPipelines, verbose, webhooks, mqtt, mqttTopic,
             smtp, smtpFrom, smtpSecurity, smtpUser, smtpCa, sealingKey, sealWindow, eventDays, caseDays, oidcAuthority, oidcClient, oidcSecretFile, oidcRoleMap, oidcRoleClaim, oidcAreaClaim, oidcScopes, tiles,
-            trustedProxies,
+            trustedProxies, shared,
         };
         var cluster = new ClusterFlags();
         serve.Options.Add(cluster.Cluster);
@@ -138,6 +142,7 @@ internal static class ServeCommand
             var options = new ServerOptions
             {
                 DataDirectory = parse.GetValue(data)!,
+                SharedDirectory = parse.GetValue(shared),
                 Storage = Storage(parse.GetValue(postgres)),
                 Urls = parse.GetValue(urls)!,
                 CertificatePath = parse.GetValue(certificate),
@@ -153,7 +158,7 @@ internal static class ServeCommand
                 RunPipelines = !parse.GetValue(noPipelines),
                 AdminPassword = password,
                 SealedOriginals = parse.GetValue(sealingKey) is { } key
-                    ? new CivicLens.Pipeline.SealedOriginalsSettings(Path.Combine(parse.GetValue(data)!, "sealed"), key, TimeSpan.FromHours(parse.GetValue(sealWindow)))
+                    ? new CivicLens.Pipeline.SealedOriginalsSettings(Path.Combine(parse.GetValue(shared) ?? parse.GetValue(data)!, "sealed"), key, TimeSpan.FromHours(parse.GetValue(sealWindow)))
                     : null,
                 EventRetention = TimeSpan.FromDays(Math.Max(1, parse.GetValue(eventDays))),
                 ClosedCaseRetention = TimeSpan.FromDays(Math.Max(1, parse.GetValue(caseDays))),

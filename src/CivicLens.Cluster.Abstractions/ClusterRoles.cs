@@ -20,4 +20,10 @@ public static class ClusterRoles
 
     /// <summary>The key of the one <see cref="IDistrictGrain"/>.</summary>
     public const string DistrictKey = "district";
+
+    /// <summary>The prefix of a grain key that names the one hub it must live on (<see cref="HubBound"/>).</summary>
+    public const string HubBoundPrefix = "hub@";
+
+    /// <summary>The key of a grain that lives on the named hub and nowhere else (no hub of that name: no activation).</summary>
+    public static string HubBound(string hubName) => HubBoundPrefix + hubName;
 }

@@ -41,6 +41,11 @@ public interface IHubHealthGrain : IGrainWithStringKey
 {
     [Alias("health")]
     Task ReportHealthAsync(IReadOnlyList<CameraHealthChange> changes);
+
+    /// <summary>The hub's clock, for the node to measure its own clock's offset (answered at once, between other calls).</summary>
+    [Alias("clock")]
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<DateTimeOffset> ClockAsync();
 }
 
 /// <summary>
@@ -58,7 +63,27 @@ public interface IDistrictGrain : IGrainWithStringKey
     [Alias("leaving")]
     Task NodeLeavingAsync(string silo);
 
+    /// <summary>
+    /// A node that cannot keep up (it drops frames) stopped <paramref name="camera"/> and carries at most
+    /// <paramref name="capacity"/> cameras from now on: the camera is placed elsewhere.
+    /// </summary>
+    [Alias("shed")]
+    Task NodeShedAsync(string silo, string camera, int capacity, string reason);
+
     /// <summary>Every silo of the cluster with its role, capacity and the cameras the leader placed on it.</summary>
     [Alias("nodes")]
     Task<IReadOnlyList<NodeLoad>> NodesAsync();
+}
+
+/// <summary>
+/// One hub's live feed (key <see cref="ClusterRoles.HubBound"/> of the hub's name, on that hub only): what another hub
+/// sends to its console connections, this hub sends to its own, so a console on any hub sees the same feed.
+/// </summary>
+[Alias("civiclens.hub-live")]
+public interface IHubLiveGrain : IGrainWithStringKey
+{
+    /// <summary>Fire and forget: a live message is a hint to refresh; what was missed is read from the API.</summary>
+    [Orleans.Concurrency.OneWay]
+    [Alias("relay")]
+    Task RelayAsync(LiveRelay message);
 }

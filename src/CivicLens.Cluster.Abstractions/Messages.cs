@@ -41,6 +41,12 @@ public sealed record NodeEventBatch
     [Id(0)] public required string Node { get; init; }
     [Id(1)] public required IReadOnlyList<string> Events { get; init; }
     [Id(2)] public IReadOnlyList<EvidenceFile> Evidence { get; init; } = [];
+
+    /// <summary>How far the hubs' clock is ahead of the node's (measured by the node): the hub corrects the events' times by it.</summary>
+    [Id(3)] public TimeSpan ClockOffset { get; init; }
+
+    /// <summary>Unredacted originals of these events, sealed on the node with the district's sealing key (never in the clear).</summary>
+    [Id(4)] public IReadOnlyList<EvidenceFile> Sealed { get; init; } = [];
 }
 
 /// <summary>A redacted evidence file by its name under the evidence folder (never an original).</summary>
@@ -55,3 +61,7 @@ public sealed record CameraHealthChange([property: Id(0)] string Camera, [proper
 [GenerateSerializer, Immutable, Alias("civiclens.node-load")]
 public sealed record NodeLoad([property: Id(0)] string Name, [property: Id(1)] string Silo, [property: Id(2)] string Role, [property: Id(3)] string Status,
     [property: Id(4)] int Capacity, [property: Id(5)] int Cameras);
+
+/// <summary>A live-feed message as one hub sent it: the SignalR method, the groups, the payload as JSON.</summary>
+[GenerateSerializer, Immutable, Alias("civiclens.live-relay")]
+public sealed record LiveRelay([property: Id(0)] string Method, [property: Id(1)] string[] Groups, [property: Id(2)] string Json);

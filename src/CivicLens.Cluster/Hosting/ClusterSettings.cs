@@ -15,7 +15,7 @@ public sealed partial record ClusterSettings
     /// <summary>This silo's name, unique in the cluster (a node's cameras show it).</summary>
     public required string Name { get; init; }
 
-    /// <summary>The PostgreSQL holding membership, reminders and grain state (the hub's own database).</summary>
+    /// <summary>The PostgreSQL holding membership and reminders (the hub's own database).</summary>
     public required string ConnectionString { get; init; }
 
     /// <summary>One district's cluster; hubs and nodes with another id never meet.</summary>
@@ -39,6 +39,12 @@ public sealed partial record ClusterSettings
     public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
     public bool UsesTls => CertificatePath is not null;
+
+    /// <summary>
+    /// For <c>civiclens bench cluster</c> only: a node takes, checks and records its cameras and reports their health,
+    /// but decodes nothing (no ffmpeg, no detector). See <see cref="Node.NodeCameras"/>.
+    /// </summary>
+    public bool ControlPlaneOnly { get; init; }
 
     /// <summary>Every problem at once, in the flags' words; empty when the silo may start.</summary>
     public IReadOnlyList<string> Problems()

@@ -5,9 +5,13 @@ using CivicLens.Cluster.Placement;
 using CivicLens.Cluster.Security;
 using CivicLens.Pipeline.Supervision;
 using CivicLens.Server.Hosting;
+using CivicLens.Server.Live;
 using CivicLens.Storage;
+using CivicLens.Storage.Secrets;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -17,13 +21,10 @@ namespace CivicLens.Cluster.Hosting;
 /// <summary>
 /// Composes the two roles of a cluster: a hub (<c>serve --cluster</c>: the single-machine server plus a silo that
 /// places cameras and takes nodes' events) and a node (<c>node</c>: a silo that runs the cameras placed on it).
-/// Both keep membership, reminders and grain state in the hub's PostgreSQL.
+/// Both keep membership and reminders in the hub's PostgreSQL (no grain keeps state of its own: see CameraGrain).
 /// </summary>
 public static class ClusterSetup
 {
-    /// <summary>The grain storage camera grains keep where they last ran in.</summary>
-    public const string GrainStore = "civiclens";
-
     private const string Invariant = "Npgsql";
 
     /// <summary>Refuses settings that could not form a safe cluster, every problem at once.</summary>
@@ -40,6 +41,7 @@ public static class ClusterSetup
         Check(settings);
         if (options.Storage?.Provider != StorageProvider.PostgreSql) throw new StartupException("A hub keeps the district in PostgreSQL: give --postgres (or CIVICLENS_POSTGRES) with --cluster.");
         await OrleansSchema.EnsureAsync(settings.ConnectionString, ct);
+        await HubAgreement.CheckAsync(settings.ConnectionString, options, settings.Name, ct);
         return options with { RunPipelines = false };
     }
 
@@ -55,6 +57,14 @@ public static class ClusterSetup
         s.AddHostedService<HubKeeper>();
         s.AddSingleton<CameraPlacer>();
         s.AddHostedService(sp => sp.GetRequiredService<CameraPlacer>());
+        // A console on any hub sees the whole district's live feed.
+        s.AddSingleton<ILivePeers, HubLivePeers>();
+        // Sessions are valid on every hub and outlive the hub that made them.
+        s.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp => new ConfigureOptions<KeyManagementOptions>(o =>
+        {
+            o.XmlRepository = new SessionKeyRing(settings.ConnectionString);
+            o.XmlEncryptor = new SealedKeyEncryptor(sp.GetRequiredService<SecretBox>());
+        }));
     }
 
     /// <summary>A worker node: a silo that runs the cameras placed on it and sends their events to the hubs.</summary>
@@ -66,6 +76,7 @@ public static class ClusterSetup
         Check(settings);
         if (settings.Role != ClusterRoles.Node) throw new ArgumentException("A node's settings must have the node role.", nameof(settings));
         await OrleansSchema.EnsureAsync(settings.ConnectionString, ct);
+        if (analysis.SealedOriginals is { } sealing) await HubAgreement.CheckNodeSealingAsync(settings.ConnectionString, sealing.KeyPath, ct);
         // The district (areas, sites, signals, time zone) the cameras' rules are checked against, from the hub's store.
         var district = await Node.NodeDistrict.WaitAsync(settings.ConnectionString, log, ct);
 
@@ -79,8 +90,11 @@ public static class ClusterSetup
         s.AddSingleton(TimeProvider.System);
         s.AddSingleton(sp => new NodeCameras(settings, analysis, district, () => Node.NodeDistrict.ReadAsync(settings.ConnectionString, CancellationToken.None), Path.Combine(dataDirectory, "journal"), new CameraSupervisorOptions(),
             sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
+        s.AddSingleton<NodeClock>();
         s.AddSingleton<NodeUplink>();
         s.AddHostedService(sp => sp.GetRequiredService<NodeUplink>());
+        // A node that cannot keep up gives cameras back rather than dropping frames until events are missed.
+        s.AddHostedService<NodeOverloadWatch>();
         // Registered after the silo: stopped before it, so the cameras drain while the cluster still answers.
         s.AddHostedService<NodeDrain>();
         return builder.Build();
@@ -104,11 +118,6 @@ public static class ClusterSetup
             o.Invariant = Invariant;
             o.ConnectionString = settings.ConnectionString;
         });
-        silo.AddAdoNetGrainStorage(GrainStore, o =>
-        {
-            o.Invariant = Invariant;
-            o.ConnectionString = settings.ConnectionString;
-        });
         // Silos talk to silos only; no Orleans client connects, so no gateway listens.
         silo.ConfigureEndpoints(settings.AdvertisedAddress, settings.SiloPort, gatewayPort: 0, listenOnAnyHostAddress: !System.Net.IPAddress.IsLoopback(settings.AdvertisedAddress));
         silo.Configure<ClusterMembershipOptions>(o =>
@@ -117,6 +126,10 @@ public static class ClusterSetup
             o.ProbeTimeout = settings.ProbeTimeout;
             o.NumMissedProbesLimit = 3;
             o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+            // Orleans judges a member's last "I am alive" by the reader's own clock: with the default 20 s, a node whose
+            // clock is a minute ahead sees every hub as stale, learns none of their roles and cannot send its events.
+            // Liveness is decided by probes (above), not by this; 5 minutes keeps a skewed node working while NTP is fixed.
+            o.NumMissedTableIAmAliveLimit = 30;
             o.DefunctSiloCleanupPeriod = TimeSpan.FromMinutes(10);
             o.DefunctSiloExpiration = TimeSpan.FromHours(1);
         });

@@ -4,13 +4,13 @@ using Npgsql;
 namespace CivicLens.Cluster.Hosting;
 
 /// <summary>
-/// Orleans' own PostgreSQL tables (membership, reminders, grain state), created on first start. The scripts are
+/// Orleans' own PostgreSQL tables (membership, reminders), created on first start. The scripts are
 /// Orleans' published set-up scripts for its ADO.NET providers (MIT, .NET Foundation), shipped here because the
 /// NuGet packages do not carry them; the providers read their queries from the <c>OrleansQuery</c> table they fill.
 /// </summary>
 public static class OrleansSchema
 {
-    private static readonly string[] Scripts = ["PostgreSQL-Main.sql", "PostgreSQL-Clustering.sql", "PostgreSQL-Persistence.sql", "PostgreSQL-Reminders.sql"];
+    private static readonly string[] Scripts = ["PostgreSQL-Main.sql", "PostgreSQL-Clustering.sql", "PostgreSQL-Reminders.sql"];
 
     // Any constant: two hubs starting at once must not both create the tables.
     private const long LockKey = 0x436976_4C656E73;

@@ -24,6 +24,12 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
     /// <summary>Camera grains asked at once.</summary>
     public const int Parallelism = 32;
 
+    /// <summary>
+    /// Cameras asked in one round at most, those waiting longest first. A sweep of 290,000 cameras is many short
+    /// rounds, so a node that dies meanwhile has its cameras moved in the next round, not after the whole sweep.
+    /// </summary>
+    public const int MaxPerRound = 5000;
+
     /// <summary>Cameras moved onto a new node per second while the district rebalances.</summary>
     public const int MovesPerSecond = 50;
 
@@ -58,12 +64,13 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
         var watch = WatchMembershipAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
+            var more = false;
             try
             {
                 if (leadership.IsLeader)
                 {
                     if (!_wasLeader) TakeOver();
-                    await RoundAsync(stoppingToken);
+                    more = await RoundAsync(stoppingToken);
                 }
                 else
                 {
@@ -81,7 +88,8 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
                 _nextSync = time.GetUtcNow() + TimeSpan.FromSeconds(2);
             }
 
-            if (await signal.WaitAsync(Tick, stoppingToken)) _nextSync = DateTimeOffset.MinValue;
+            // More cameras due than one round takes: the next round starts at once.
+            if (await signal.WaitAsync(more ? TimeSpan.Zero : Tick, stoppingToken)) _nextSync = DateTimeOffset.MinValue;
         }
 
         await watch;
@@ -98,10 +106,12 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
         _watermark = -1;
     }
 
-    private async Task RoundAsync(CancellationToken ct)
+    /// <summary>One round; true when more cameras are due than it took.</summary>
+    private async Task<bool> RoundAsync(CancellationToken ct)
     {
         var now = time.GetUtcNow();
         while (leadership.TryTakeLeaving(out var leaving)) Close(leaving, "is shutting down");
+        while (leadership.TryTakeShed(out var shed)) await ShedAsync(shed, ct);
         if (now >= _nextSync)
         {
             await SyncAsync(ct);
@@ -119,16 +129,21 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
             _nextSweep = now + SweepInterval;
         }
 
-        var due = _pending.Where(p => p.Value.At <= now).Select(p => p.Key).ToList();
-        if (due.Count > 0 && !AnyNodeHasRoom())
+        var due = _pending.Where(p => p.Value.At <= now).ToList();
+        var more = due.Count > MaxPerRound;
+        var ids = (more ? due.OrderBy(p => p.Value.At).Take(MaxPerRound) : due).Select(p => p.Key).ToList();
+        if (ids.Count > 0 && !AnyNodeHasRoom())
         {
-            // Asking the grains would only fail in placement: say why once per camera and wait for a node.
-            foreach (var id in due) Retry(id, new NoNodeRoomException(NodeCount() == 0 ? "no worker node has joined the cluster" : "all worker nodes are full"));
-            due.Clear();
+            // A camera without a node would only fail in placement: say why once and wait for a node. Cameras already
+            // running somewhere (a sweep asks them again) are asked where they are: a full district is not a moving one.
+            var homeless = ids.Where(id => book.Where(id) is null).ToList();
+            foreach (var id in homeless) Retry(id, new NoNodeRoomException(NodeCount() == 0 ? "no worker node has joined the cluster" : "all worker nodes are full"));
+            ids = [.. ids.Where(id => book.Where(id) is not null)];
         }
 
-        if (due.Count > 0) await RunAsync(due, ct);
+        if (ids.Count > 0) await RunAsync(ids, ct);
         if (_rebalance) await RebalanceAsync();
+        return more;
     }
 
     /// <summary>Reads which cameras should run (and at which version) and queues what changed.</summary>
@@ -185,9 +200,10 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
 
     private async Task RunAsync(List<string> ids, CancellationToken ct)
     {
-        var placedNow = new ConcurrentBag<CameraPlacement>();
+        var any = false;
         foreach (var chunk in ids.Chunk(500))
         {
+            var placedNow = new ConcurrentBag<CameraPlacement>();
             List<Storage.Entities.Camera> rows;
             await using (var db = await dbs.CreateDbContextAsync(ct))
             {
@@ -208,6 +224,8 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
                     // The node is chosen here, from this leader's book, and travels with the call (see NodePlacementDirector).
                     var node = book.Where(row.Id) ?? book.Place(row.Id, OpenNodes().Select(n => n.Silo));
                     Orleans.Runtime.RequestContext.Set(Orleans.Runtime.Placement.IPlacementDirector.PlacementHintKey, node);
+                    // Where it ran before, from the registry: the new node's health says "moved from" without a grain state of its own.
+                    if (row.Node is not null) Orleans.Runtime.RequestContext.Set(Node.CameraGrain.PreviousNodeKey, row.Node);
                     CameraPlacement placement;
                     try
                     {
@@ -216,6 +234,7 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
                     finally
                     {
                         Orleans.Runtime.RequestContext.Remove(Orleans.Runtime.Placement.IPlacementDirector.PlacementHintKey);
+                        Orleans.Runtime.RequestContext.Remove(Node.CameraGrain.PreviousNodeKey);
                     }
 
                     var at = SiloAddress.FromParsableString(placement.Silo);
@@ -237,11 +256,15 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
                     Retry(row.Id, ex);
                 }
             });
+
+            // Recorded chunk by chunk: with 290,000 cameras to place, the console shows them arriving, not all at the end.
+            if (placedNow.IsEmpty) continue;
+            any = true;
+            await RecordNodesAsync(placedNow, ct);
         }
 
-        if (!placedNow.IsEmpty)
+        if (any)
         {
-            await RecordNodesAsync(placedNow, ct);
             // Cameras placed while nodes were still joining may sit on the first one: see whether the load is fair
             // (unless a camera moved for balance came back where it was: then balancing cannot do better now).
             if (!_balanceFutile) _rebalance = true;
@@ -371,7 +394,8 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
         {
             _placed.TryRemove(id, out _);
             if (!_desired.ContainsKey(id)) continue;
-            _pending[id] = (now, TimeSpan.Zero);
+            // Before any camera a sweep queued: a camera without a node goes first.
+            _pending[id] = (DateTimeOffset.MinValue, TimeSpan.Zero);
             states.Report(id, new CameraStatus(CameraState.Moving, now, $"node {name} {why}; moving to another node"));
         }
 
@@ -418,37 +442,58 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
             return;
         }
 
-        var now = time.GetUtcNow();
-        await Parallel.ForEachAsync(moves, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (id, token) =>
-        {
-            var from = book.Where(id);
-            if (from is null) return;
-            SiloAddress to;
-            try
-            {
-                to = book.Place(id, OpenNodes().Select(n => n.Silo).Where(s => !s.Equals(from)));
-            }
-            catch (NoNodeRoomException)
-            {
-                return;
-            }
-
-            states.Report(id, new CameraStatus(CameraState.Moving, now, "moving to a node that joined, to share the load"));
-            try
-            {
-                await grains.GetGrain<ICameraGrain>(id).MoveAsync(to.ToParsableString()).WaitAsync(CallTimeout, token);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                LogNotStopped(logger, id, ex.Message);
-            }
-
-            _placed.TryRemove(id, out _);
-            _movedFrom[id] = from;
-            // Asked again once the activation has moved; the run starts the camera on its new node.
-            _pending[id] = (now + MoveSettle, TimeSpan.Zero);
-        });
+        await Parallel.ForEachAsync(moves, new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
+            async (id, token) => await MoveAsync(id, "moving to a node that joined, to share the load", token));
         LogRebalanced(logger, moves.Count);
+    }
+
+    /// <summary>
+    /// Moves one camera off its node to the node with the most room (rebalancing, or a node that could not keep up):
+    /// stopped there, its grain migrated with the new node as the hint, asked again once it settled. False when no
+    /// other node has room (the camera stays where it is).
+    /// </summary>
+    private async Task<bool> MoveAsync(string id, string why, CancellationToken ct)
+    {
+        var from = book.Where(id);
+        if (from is null) return false;
+        SiloAddress to;
+        try
+        {
+            to = book.Place(id, OpenNodes().Select(n => n.Silo).Where(s => !s.Equals(from)));
+        }
+        catch (NoNodeRoomException)
+        {
+            return false;
+        }
+
+        var now = time.GetUtcNow();
+        states.Report(id, new CameraStatus(CameraState.Moving, now, why));
+        try
+        {
+            await grains.GetGrain<ICameraGrain>(id).MoveAsync(to.ToParsableString()).WaitAsync(CallTimeout, ct);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogNotStopped(logger, id, ex.Message);
+        }
+
+        _placed.TryRemove(id, out _);
+        _movedFrom[id] = from;
+        // Asked again once the activation has moved; the run starts the camera on its new node.
+        _pending[id] = (now + MoveSettle, TimeSpan.Zero);
+        return true;
+    }
+
+    /// <summary>An overloaded node gave a camera back: it takes no more than it now carries, and the camera goes elsewhere.</summary>
+    private async Task ShedAsync(ShedCamera shed, CancellationToken ct)
+    {
+        book.Limit(shed.Node, shed.Capacity);
+        var name = book.Describe(shed.Node).Name;
+        LogShed(logger, shed.Camera, name, shed.Capacity, shed.Reason);
+        if (!await MoveAsync(shed.Camera, $"node {name} could not keep up ({shed.Reason}); moving to another node so no event is lost", ct))
+        {
+            Retry(shed.Camera, new NoNodeRoomException($"node {name} could not keep up ({shed.Reason}) and no other node has room"));
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Placement round failed; running cameras go on: {Error}")]
@@ -462,6 +507,9 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Moving {Count} cameras: node {Node} {Why}")]
     private static partial void LogMoving(ILogger logger, int count, string node, string why);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} gave camera {Camera} back: it could not keep up ({Reason}); it carries at most {Capacity} cameras until it restarts")]
+    private static partial void LogShed(ILogger logger, string camera, string node, int capacity, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Moved {Count} cameras to share the load with a node that joined")]
     private static partial void LogRebalanced(ILogger logger, int count);

@@ -41,6 +41,12 @@ internal sealed class DistrictGrain(HubLeadership leadership, ILocalSiloDetails 
         return Task.CompletedTask;
     }
 
+    public Task NodeShedAsync(string silo, string camera, int capacity, string reason)
+    {
+        leadership.NodeShed(new ShedCamera(SiloAddress.FromParsableString(silo), camera, capacity, reason));
+        return Task.CompletedTask;
+    }
+
     public Task<IReadOnlyList<NodeLoad>> NodesAsync()
     {
         var nodes = new List<NodeLoad>();

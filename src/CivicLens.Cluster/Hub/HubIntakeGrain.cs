@@ -7,6 +7,7 @@ using CivicLens.Server.Hosting;
 using CivicLens.Server.Ingest;
 using CivicLens.Server.Live;
 using CivicLens.Storage.Events;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CivicLens.Cluster.Hub;
 
@@ -17,7 +18,7 @@ namespace CivicLens.Cluster.Hub;
 /// </summary>
 [HubPlacement]
 internal sealed partial class HubIntakeGrain(EventStore store, LiveNotifier live, CaseVerifier verifier, ServerOptions options,
-    StoreHealth health, ILogger<HubIntakeGrain> logger) : Grain, IHubIntakeGrain
+    StoreHealth health, IServiceProvider services, ILogger<HubIntakeGrain> logger) : Grain, IHubIntakeGrain
 {
     private static readonly SearchValues<char> NameChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
 
@@ -39,7 +40,16 @@ internal sealed partial class HubIntakeGrain(EventStore store, LiveNotifier live
             File.Move(tmp, path, overwrite: true);
         }
 
+        if (batch.Sealed.Count > 0) await KeepSealedAsync(batch);
         var events = batch.Events.Select(EventJournal.ParseLine).ToList();
+        // A node whose clock is off (no NTP, a skewed VM) stamps its events wrongly; its measured offset puts them
+        // right. Their ids come from the stream, not the clock, so they stay the same either way.
+        var offset = (long)batch.ClockOffset.TotalMilliseconds;
+        if (offset != 0)
+        {
+            foreach (var e in events) e.At += offset;
+        }
+
         try
         {
             // Off the grain's own scheduler: a database that is slow or locked must not hold this activation's thread,
@@ -49,16 +59,59 @@ internal sealed partial class HubIntakeGrain(EventStore store, LiveNotifier live
         }
         catch (Exception ex) when (StoreHealth.IsStoreFailure(ex))
         {
+            if (health.StoreAvailable) LogStoreDown(logger, this.GetPrimaryKeyString(), ex.Message);
             health.StoreUnreachable(ex);
-            throw new InvalidOperationException("The hub's database is unavailable; the node keeps its events journalled.", ex);
+            // Only the message crosses the cluster: the database driver's exceptions have no Orleans codec (sending one
+            // made every refused batch a serialization error in the hub's log).
+            throw new InvalidOperationException("The hub's database is unavailable; the node keeps its events journalled: " + ex.Message);
         }
 
         await live.EventsAsync(events);
         await Task.Run(() => verifier.OnEventsAsync(events, CancellationToken.None));
     }
 
+    /// <summary>
+    /// Sealed originals go to the hubs' sealed folder, where the reveal procedure finds them, only if sealed with this
+    /// district's key (the file names its key): a node with another key would leave originals nobody may open.
+    /// </summary>
+    private async Task KeepSealedAsync(NodeEventBatch batch)
+    {
+        var key = services.GetService<CivicLens.Privacy.Sealed.SealingKey>();
+        if (key is null || options.SealedOriginals is not { } sealing)
+        {
+            LogSealedRefused(logger, batch.Node, batch.Sealed.Count, "this hub keeps no sealed originals (no --sealing-key)");
+            return;
+        }
+
+        Directory.CreateDirectory(sealing.Directory);
+        foreach (var file in batch.Sealed)
+        {
+            if (!IsSealedName(file.Name) || file.Content.Length < 64 || System.Text.Encoding.ASCII.GetString(file.Content, 4, 16) != key.Id)
+            {
+                LogSealedRefused(logger, batch.Node, 1, "not a sealed original of this district's key");
+                continue;
+            }
+
+            var path = Path.Combine(sealing.Directory, file.Name);
+            var tmp = path + ".part";
+            var create = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Options = FileOptions.WriteThrough };
+            if (!OperatingSystem.IsWindows()) create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            await using (var stream = new FileStream(tmp, create)) await stream.WriteAsync(file.Content);
+            File.Move(tmp, path, overwrite: true);
+        }
+    }
+
+    internal static bool IsSealedName(string name) =>
+        name.Length == 39 && name.EndsWith(".sealed", StringComparison.Ordinal) && Guid.TryParseExact(name[..32], "N", out var id) && id.ToString("N") == name[..32];
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} sent {Count} sealed originals this hub does not keep: {Why}")]
+    private static partial void LogSealedRefused(ILogger logger, string node, int count, string why);
+
     internal static bool IsPlainName(string name) =>
         name.Length is > 0 and <= 200 && !name.AsSpan().ContainsAnyExcept(NameChars) && !name.StartsWith('.') && name.EndsWith(".jpg", StringComparison.Ordinal);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Events from node {Node} not stored: the database is unavailable ({Error}); the node keeps them journalled and sends them again")]
+    private static partial void LogStoreDown(ILogger logger, string node, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} sent evidence with a name that is not a plain file name ({Length} characters); dropped")]
     private static partial void LogBadEvidenceName(ILogger logger, string node, int length);
@@ -66,8 +119,10 @@ internal sealed partial class HubIntakeGrain(EventStore store, LiveNotifier live
 
 /// <summary>A node's cameras' health into the registry (stored as changes by <see cref="CameraStateStore"/>).</summary>
 [HubPlacement]
-internal sealed class HubHealthGrain(CameraStateStore states) : Grain, IHubHealthGrain
+internal sealed class HubHealthGrain(CameraStateStore states, TimeProvider time) : Grain, IHubHealthGrain
 {
+    public Task<DateTimeOffset> ClockAsync() => Task.FromResult(time.GetUtcNow());
+
     public Task ReportHealthAsync(IReadOnlyList<CameraHealthChange> changes)
     {
         ArgumentNullException.ThrowIfNull(changes);

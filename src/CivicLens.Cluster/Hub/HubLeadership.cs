@@ -38,6 +38,12 @@ public sealed partial class HubLeadership(ILogger<HubLeadership> logger) : Serve
 
     internal bool TryTakeLeaving(out SiloAddress silo) => _leaving.TryDequeue(out silo!);
 
+    private readonly ConcurrentQueue<ShedCamera> _shed = new();
+
+    internal void NodeShed(ShedCamera shed) => _shed.Enqueue(shed);
+
+    internal bool TryTakeShed(out ShedCamera shed) => _shed.TryDequeue(out shed!);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "This hub leads the district: it places cameras and runs the cluster-wide jobs")]
     private static partial void LogLead(ILogger logger);
 
@@ -47,6 +53,9 @@ public sealed partial class HubLeadership(ILogger<HubLeadership> logger) : Serve
     [LoggerMessage(Level = LogLevel.Warning, Message = "District leader: {What}")]
     private static partial void LogNote(ILogger logger, string what);
 }
+
+/// <summary>A camera an overloaded node gave back, and the capacity it keeps.</summary>
+internal sealed record ShedCamera(SiloAddress Node, string Camera, int Capacity, string Reason);
 
 /// <summary>Every hub keeps the district's leader alive (and so activates it on a live hub when its hub died).</summary>
 public sealed partial class HubKeeper(IGrainFactory grains, ILocalSiloDetails silo, HubLeadership leadership, ILogger<HubKeeper> logger) : BackgroundService

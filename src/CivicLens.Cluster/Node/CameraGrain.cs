@@ -1,26 +1,25 @@
-using CivicLens.Cluster.Hosting;
 using CivicLens.Cluster.Placement;
 using Orleans.Runtime;
 
 namespace CivicLens.Cluster.Node;
 
-/// <summary>What a camera grain keeps in PostgreSQL across moves: where it last ran, so the next node can say it moved.</summary>
-[GenerateSerializer, Alias("civiclens.camera-grain-state")]
-public sealed class CameraGrainState
-{
-    [Id(0)] public string? Node { get; set; }
-    [Id(1)] public DateTimeOffset? StartedAt { get; set; }
-}
-
 /// <summary>
 /// One camera on one node. The camera's pipeline runs beside the grain (in <see cref="NodeCameras"/>), not inside
 /// its turns; the grain owns start, edits and stop, and stays active while its camera runs.
 /// </summary>
+/// <remarks>
+/// The grain keeps no state of its own in PostgreSQL: where the camera ran before (so its health can say it moved)
+/// comes with the leader's call (<see cref="PreviousNodeKey"/>, from the registry's <c>node</c> column). A grain
+/// state read on every activation and written on every start cost two database round trips per camera, the most of
+/// placing 290,000 cameras (docs/benchmarks.md, "Cluster control plane").
+/// </remarks>
 [NodePlacement]
 [KeepAlive]
-internal sealed partial class CameraGrain(NodeCameras cameras, ILocalSiloDetails silo, [PersistentState("camera", ClusterSetup.GrainStore)] IPersistentState<CameraGrainState> state,
-    ILogger<CameraGrain> logger) : Grain, ICameraGrain
+internal sealed class CameraGrain(NodeCameras cameras, ILocalSiloDetails silo) : Grain, ICameraGrain
 {
+    /// <summary>The request-context key under which the leader names the node a camera last ran on.</summary>
+    public const string PreviousNodeKey = "civiclens.previous-node";
+
     private int _version;
     private bool _stopped;
 
@@ -45,7 +44,7 @@ internal sealed partial class CameraGrain(NodeCameras cameras, ILocalSiloDetails
         // The leader asks again now and then: an unchanged camera is left running as it is.
         if (_version == assignment.Version && cameras.IsRunning(assignment.Id)) return Placement();
         var first = _version == 0;
-        var movedFrom = first && state.State.Node is { } previous && previous != cameras.Name ? previous : null;
+        var movedFrom = first && RequestContext.Get(PreviousNodeKey) is string previous && previous != cameras.Name ? previous : null;
         try
         {
             await cameras.RunAsync(assignment, movedFrom, CancellationToken.None);
@@ -57,7 +56,6 @@ internal sealed partial class CameraGrain(NodeCameras cameras, ILocalSiloDetails
         }
 
         _version = assignment.Version;
-        if (first) await RememberAsync();
         return Placement();
     }
 
@@ -87,22 +85,4 @@ internal sealed partial class CameraGrain(NodeCameras cameras, ILocalSiloDetails
     }
 
     private CameraPlacement Placement() => new(this.GetPrimaryKeyString(), cameras.Name, silo.SiloAddress.ToParsableString(), _version);
-
-    private async Task RememberAsync()
-    {
-        state.State.Node = cameras.Name;
-        state.State.StartedAt = DateTimeOffset.UtcNow;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // The database is away: the camera runs anyway; only "moved from" is lost for its next move.
-            LogStateNotWritten(logger, this.GetPrimaryKeyString(), ex.Message);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Camera {Camera}: where it runs was not recorded: {Error}")]
-    private static partial void LogStateNotWritten(ILogger logger, string camera, string error);
 }

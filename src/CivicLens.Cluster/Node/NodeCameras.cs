@@ -1,9 +1,12 @@
 using System.Collections.Concurrent;
 using CivicLens.Cluster.Hosting;
 using CivicLens.Domain.Cameras;
+using CivicLens.Domain.Events;
 using CivicLens.Pipeline;
+using CivicLens.Pipeline.Output;
 using CivicLens.Pipeline.Supervision;
 using CivicLens.Rules.Configuration;
+using CivicLens.Rules.Engine;
 using CivicLens.Server.Cameras;
 using CivicLens.Server.Ingest;
 
@@ -14,6 +17,11 @@ namespace CivicLens.Cluster.Node;
 /// process uses), their events journalled on this node's disk until a hub has stored them, their health queued for
 /// the hubs (the latest state per camera wins).
 /// </summary>
+/// <remarks>
+/// With <see cref="ClusterSettings.ControlPlaneOnly"/> (<c>civiclens bench cluster</c> only) a camera is taken, its
+/// definition checked against the district and recorded, and its health reported, exactly as above, but no
+/// supervisor worker starts: nothing is opened or decoded (<see cref="ControlPlaneCameras"/>).
+/// </remarks>
 public sealed partial class NodeCameras : IAsyncDisposable
 {
     private readonly ClusterSettings _cluster;
@@ -24,8 +32,10 @@ public sealed partial class NodeCameras : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<NodeCameras> _logger;
     private readonly ConcurrentDictionary<string, CameraHealthChange> _health = new(StringComparer.Ordinal);
-    private readonly CameraSupervisor _supervisor;
+    private readonly CameraSupervisor? _supervisor;
+    private readonly ControlPlaneCameras? _controlPlane;
     private volatile bool _draining;
+    private int _limit = int.MaxValue;
 
     public NodeCameras(ClusterSettings cluster, AnalysisSettings analysis, CivicLensConfig district, Func<Task<CivicLensConfig>> reload, string journalDirectory, CameraSupervisorOptions supervision,
         ILoggerFactory loggers, TimeProvider time)
@@ -38,7 +48,9 @@ public sealed partial class NodeCameras : IAsyncDisposable
         _districtRead = time.GetUtcNow();
         _logger = loggers.CreateLogger<NodeCameras>();
         Journal = new EventJournal(journalDirectory, CameraHost.Mapper(district, id => _supervisor?.Find(id)?.Spec.Camera));
-        _supervisor = new CameraSupervisor(analysis, district, Journal, new CameraRuntimes(time), supervision, loggers, time, Report);
+        // Control-plane only: no supervisor, so no model is loaded and nothing can decode.
+        if (cluster.ControlPlaneOnly) _controlPlane = new ControlPlaneCameras(Report, time);
+        else _supervisor = new CameraSupervisor(analysis, district, Journal, new CameraRuntimes(time), supervision, loggers, time, Report);
     }
 
     /// <summary>Events waiting for a hub, on this node's disk.</summary>
@@ -46,25 +58,35 @@ public sealed partial class NodeCameras : IAsyncDisposable
 
     public string Name => _cluster.Name;
 
-    public int Capacity => _cluster.Capacity;
+    /// <summary>Cameras this node takes: what it stated, or fewer once it gave cameras back for falling behind.</summary>
+    public int Capacity => Math.Min(_cluster.Capacity, Volatile.Read(ref _limit));
 
-    public int Count => _supervisor.Workers.Count;
+    public int Count => _supervisor?.Workers.Count ?? _controlPlane!.Count;
 
     public bool Draining => _draining;
 
-    public bool IsRunning(string camera) => _supervisor.Find(camera) is not null;
+    public bool IsRunning(string camera) => _supervisor is null ? _controlPlane!.Contains(camera) : _supervisor.Find(camera) is not null;
+
+    /// <summary>The control-plane-only mode's cameras (null when this node decodes its cameras).</summary>
+    public ControlPlaneCameras? ControlPlane => _controlPlane;
 
     /// <summary>Evidence files the journal's events name, on this node until a hub acknowledged them.</summary>
-    public string? EvidenceDirectory => _supervisor.Services.Settings.SnapshotDirectory;
+    public string? EvidenceDirectory => _supervisor?.Services.Settings.SnapshotDirectory;
 
-    public IReadOnlyCollection<CameraWorker> Workers => _supervisor.Workers;
+    /// <summary>Originals sealed on this node (with the district's sealing key), here until a hub acknowledged them.</summary>
+    public string? SealedDirectory => _supervisor?.Services.Settings.SealedOriginals?.Directory;
+
+    /// <summary>Destroys sealed originals older than their window that no hub took (a hub away for days).</summary>
+    public int PurgeSealed() => _supervisor?.Services.Writer.SealedOriginals?.Purge() ?? 0;
+
+    public IReadOnlyCollection<CameraWorker> Workers => _supervisor?.Workers ?? [];
 
     /// <summary>Starts or updates one camera; refuses when the node is full or being drained (the hub places it elsewhere).</summary>
     public async Task RunAsync(CameraAssignment assignment, string? movedFrom, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(assignment);
         if (_draining) throw new InvalidOperationException($"node {Name} is being drained");
-        var running = _supervisor.Find(assignment.Id) is not null;
+        var running = IsRunning(assignment.Id);
         if (!running && Count >= Capacity) throw new InvalidOperationException($"node {Name} is full ({Capacity} cameras)");
         CameraSpec spec;
         try
@@ -86,19 +108,65 @@ public sealed partial class NodeCameras : IAsyncDisposable
             LogStarting(_logger, assignment.Id, movedFrom ?? "-");
         }
 
+        if (_supervisor is null)
+        {
+            _controlPlane!.Record(spec, movedFrom is null ? null : $"moved from node {movedFrom} to {Name}");
+            return;
+        }
+
         await _supervisor.RunAsync(spec, ct);
+        if (!running && movedFrom is not null) await Journal.OnEventsAsync([new EvidencedEvent(Moved(spec.Camera, movedFrom), null)], ct);
     }
 
-    public async Task StopAsync(string camera) => await _supervisor.StopAsync(camera);
+    /// <summary>
+    /// The event that says a camera moved and what it lost: its scene, trackers and open incidents start afresh here
+    /// (an incident open on the old node may be reported again from this one). Its id is fixed by the move.
+    /// </summary>
+    private RuleEvent Moved(CameraConfig camera, string from)
+    {
+        var now = _time.GetUtcNow();
+        return new RuleEvent
+        {
+            Id = EventIds.Create(camera.Id, "moved", 0, $"{from}>{Name}", TimeSpan.FromTicks(now.UtcTicks)),
+            Kind = "camera.moved",
+            Phase = EventPhase.Instant,
+            Camera = camera.Id,
+            Rule = "health",
+            Category = "camera-health",
+            Site = camera.Site,
+            StreamTime = TimeSpan.Zero,
+            At = now,
+            Confidence = 1f,
+            Detail = $"moved from node {from} to {Name}; its scene, trackers and open incidents are learned afresh",
+        };
+    }
+
+    public async Task StopAsync(string camera)
+    {
+        if (_supervisor is null) _controlPlane!.Forget(camera);
+        else await _supervisor.StopAsync(camera);
+    }
+
+    /// <summary>
+    /// This node cannot keep up (it drops frames): stops <paramref name="camera"/>, takes no more than it now carries,
+    /// and answers that number (the leader places the camera elsewhere). Its open conditions close with their events.
+    /// </summary>
+    public async Task<int> ShedAsync(string camera, string reason)
+    {
+        Volatile.Write(ref _limit, Math.Max(0, Count - 1));
+        await StopAsync(camera);
+        Report(camera, new CameraStatus(CameraState.Moving, _time.GetUtcNow(), $"node {Name} could not keep up ({reason}); moving to another node so no event is lost"));
+        return Capacity;
+    }
 
     /// <summary>Stops taking cameras and stops those running (their open conditions close and their events are journalled).</summary>
     public async Task DrainAsync(string reason)
     {
         _draining = true;
-        var ids = _supervisor.Workers.Select(w => w.Id).ToList();
+        var ids = _controlPlane?.Ids() ?? [.. Workers.Select(w => w.Id)];
         foreach (var id in ids)
         {
-            await _supervisor.StopAsync(id);
+            await StopAsync(id);
             Report(id, new CameraStatus(CameraState.Moving, _time.GetUtcNow(), reason));
         }
     }
@@ -160,7 +228,8 @@ public sealed partial class NodeCameras : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _supervisor.DisposeAsync();
+        if (_controlPlane is not null) await _controlPlane.DisposeAsync();
+        if (_supervisor is not null) await _supervisor.DisposeAsync();
         Journal.Dispose();
         _reading.Dispose();
     }

@@ -8,8 +8,14 @@ namespace CivicLens.Cluster.Node;
 /// through the cluster. A batch leaves the journal (and its evidence this node's disk) only after a hub answered that
 /// it is stored; while no hub or database answers, the journal grows on disk and is sent in order when one does.
 /// </summary>
-public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains, ILogger<NodeUplink> logger) : BackgroundService
+public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains, NodeClock clock, TimeProvider time, ILogger<NodeUplink> logger) : BackgroundService
 {
+    /// <summary>How often the node measures its clock against a hub's.</summary>
+    public static TimeSpan ClockInterval { get; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A skew worth an operator's look (the events are corrected either way).</summary>
+    private static readonly TimeSpan SkewWarning = TimeSpan.FromSeconds(2);
+
     public const int BatchSize = 500;
 
     private Task _health = Task.CompletedTask;
@@ -70,10 +76,19 @@ public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains
 
     private async Task HealthLoopAsync(CancellationToken stoppingToken)
     {
+        var measured = DateTimeOffset.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                if (time.GetUtcNow() - measured >= ClockInterval)
+                {
+                    // Originals a hub never took are destroyed on time here too (their window counts from sealing).
+                    if (cameras.PurgeSealed() is > 0 and var destroyed) LogSealedDestroyed(logger, destroyed);
+                    await MeasureClockAsync();
+                    measured = time.GetUtcNow();
+                }
+
                 await SendHealthAsync();
             }
             catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
@@ -105,7 +120,10 @@ public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains
             return false;
         }
 
+        // The first batch waits for the node's clock to be measured against a hub's (a failure here retries, backing off).
+        if (!clock.Measured) await MeasureClockAsync();
         var evidence = new List<EvidenceFile>();
+        var sealedFiles = new List<EvidenceFile>();
         var files = new List<string>();
         if (cameras.EvidenceDirectory is { } dir)
         {
@@ -120,11 +138,32 @@ public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains
             }
         }
 
-        await Hub.IngestAsync(new NodeEventBatch { Node = cameras.Name, Events = lines, Evidence = evidence });
+        if (cameras.SealedDirectory is { } sealedDir)
+        {
+            foreach (var line in lines)
+            {
+                var name = EventJournal.ParseLine(line).Id.ToString("N") + ".sealed";
+                var path = Path.Combine(sealedDir, name);
+                if (!File.Exists(path)) continue;
+                sealedFiles.Add(new EvidenceFile(name, await File.ReadAllBytesAsync(path)));
+                files.Add(path);
+            }
+        }
+
+        await Hub.IngestAsync(new NodeEventBatch { Node = cameras.Name, Events = lines, Evidence = evidence, Sealed = sealedFiles, ClockOffset = clock.Offset });
         cameras.Journal.Commit(end);
-        // The hub holds the evidence now; this node keeps none.
+        // The hub holds the evidence (and the sealed originals) now; this node keeps none.
         foreach (var f in files) File.Delete(f);
         return true;
+    }
+
+    private async Task MeasureClockAsync()
+    {
+        var before = clock.Offset;
+        var sent = time.GetUtcNow();
+        var hub = await grains.GetGrain<IHubHealthGrain>(cameras.Name).ClockAsync();
+        var offset = clock.Add(sent, hub, time.GetUtcNow());
+        if (offset.Duration() >= SkewWarning && (offset - before).Duration() >= SkewWarning) LogSkew(logger, offset.TotalSeconds);
     }
 
     private async Task SendHealthAsync()
@@ -147,6 +186,12 @@ public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains
         await base.StopAsync(cancellationToken);
         await _health.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} sealed originals no hub took within their window were destroyed on this node")]
+    private static partial void LogSealedDestroyed(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "This node's clock is {Seconds:0.0} s behind the hubs' (negative: ahead); its events' times are corrected by the hub, but set up NTP on this machine")]
+    private static partial void LogSkew(ILogger logger, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Camera health not sent to a hub; the latest state of each camera is kept: {Error}")]
     private static partial void LogHealthNotSent(ILogger logger, string error);

@@ -22,8 +22,22 @@ public sealed class NodeLoadBook(Func<SiloAddress, IReadOnlyDictionary<string, s
     private readonly HashSet<SiloAddress> _closed = [];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<SiloAddress, (string? Role, string Name, int Capacity)> _known = new();
 
-    /// <summary>A silo's role, name and capacity from its metadata (null role when it states none: not ours).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<SiloAddress, int> _limits = new();
+
+    /// <summary>
+    /// A node that could not keep up with what it stated (it dropped frames and gave a camera back) carries at most
+    /// <paramref name="capacity"/> from now on, until it restarts (a new silo states its capacity afresh).
+    /// </summary>
+    public void Limit(SiloAddress silo, int capacity) => _limits[silo] = Math.Max(0, capacity);
+
+    /// <summary>A silo's role, name and capacity from its metadata (null role when it states none: not ours), less any <see cref="Limit"/>.</summary>
     public (string? Role, string Name, int Capacity) Describe(SiloAddress silo)
+    {
+        var stated = Stated(silo);
+        return _limits.TryGetValue(silo, out var limit) && limit < stated.Capacity ? stated with { Capacity = limit } : stated;
+    }
+
+    private (string? Role, string Name, int Capacity) Stated(SiloAddress silo)
     {
         // A dead silo's metadata leaves the cache; what it said while alive names it in "node n-3 died".
         if (_known.TryGetValue(silo, out var known)) return known;

@@ -11,7 +11,7 @@ public sealed class NodePlacement : PlacementStrategy;
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
 public sealed class NodePlacementAttribute() : PlacementAttribute(new NodePlacement());
 
-/// <summary>The hub-side grains (intake, the district) go to hubs only, spread by their key.</summary>
+/// <summary>The hub-side grains (intake, the district, each hub's live feed) go to hubs only, spread by their key.</summary>
 [GenerateSerializer, Immutable, SuppressReferenceTracking, Alias("civiclens.hub-placement")]
 public sealed class HubPlacement : PlacementStrategy;
 
@@ -39,8 +39,16 @@ internal sealed class HubPlacementDirector(NodeLoadBook book) : IPlacementDirect
     {
         var hubs = context.GetCompatibleSilos(target).Where(s => book.Describe(s).Role == ClusterRoles.Hub).Order().ToArray();
         if (hubs.Length == 0) throw new SiloUnavailableException("No hub has joined the cluster.");
+        var key = target.GrainIdentity.Key.ToString()!;
+        if (key.StartsWith(ClusterRoles.HubBoundPrefix, StringComparison.Ordinal))
+        {
+            // A hub's own grain (its live feed): on that hub or nowhere.
+            var name = key[ClusterRoles.HubBoundPrefix.Length..];
+            return Task.FromResult(hubs.FirstOrDefault(h => book.Describe(h).Name == name) ?? throw new SiloUnavailableException($"Hub {name} is not in the cluster."));
+        }
+
         // The district's leader starts on the hub that first asks for it; nodes' intake and health grains spread over the hubs by key.
-        if (hubs.Contains(context.LocalSilo) && target.GrainIdentity.Key.ToString() == ClusterRoles.DistrictKey) return Task.FromResult(context.LocalSilo);
+        if (hubs.Contains(context.LocalSilo) && key == ClusterRoles.DistrictKey) return Task.FromResult(context.LocalSilo);
         return Task.FromResult(hubs[(int)(target.GrainIdentity.GetUniformHashCode() % (uint)hubs.Length)]);
     }
 }

@@ -2,7 +2,7 @@
 // Text from the API is only ever written with textContent (el() below), never parsed as HTML.
 
 const pages = new Map();
-export const ctx = { me: null, config: null, departments: null };
+export const ctx = { me: null, config: null, departments: null, cluster: null };
 export const live = new EventTarget();
 
 export class ApiError extends Error {
@@ -240,7 +240,12 @@ function renderNav() {
   for (const page of pages.values()) {
     if (!page.nav || !page.roles.includes(ctx.me.role)) continue;
     const href = '#/' + (page.id === 'live' ? '' : page.id);
-    nav.append(el('a', { href, dataset: { page: page.id } }, page.title));
+    // A page that exists only in some districts (navWhen) shows its link once the server says it applies.
+    const link = el('a', { href, dataset: { page: page.id }, hidden: !!page.navWhen }, page.title);
+    nav.append(link);
+    if (page.navWhen) {
+      Promise.resolve(page.navWhen(ctx)).then((show) => link.toggleAttribute('hidden', !show), () => {});
+    }
   }
   user.append(
     el('span', { id: 'live-state', dataset: { state: 'offline' } }, 'offline'),
@@ -256,6 +261,7 @@ async function logout() {
     /* already ended */
   }
   ctx.me = null;
+  ctx.cluster = null;
   stopLive();
   sessionStorage.removeItem(PENDING);
   renderNav();
@@ -267,6 +273,7 @@ export async function loggedIn(me) {
   ctx.me = me;
   ctx.config = null;
   ctx.departments = null;
+  ctx.cluster = null;
   renderNav();
   await resubmitPending();
   startLive();
@@ -354,6 +361,25 @@ registerPage({
 export async function mapConfig() {
   ctx.config ??= await api('/api/map/config');
   return ctx.config;
+}
+
+/**
+ * Whether the district runs as a cluster (hubs and worker nodes, docs/cluster.md): GET /api/cluster/nodes exists only
+ * on a cluster hub and answers 404 on a single-process server. Asked once a session; a 503 (the district's leader
+ * did not answer) is still a cluster. Roles that may not read the registry get false.
+ */
+export async function isCluster() {
+  if (ctx.cluster === null) {
+    ctx.cluster = api('/api/cluster/nodes', { keep: false }).then(
+      () => true,
+      (e) => {
+        if (e instanceof ApiError && (e.status === 404 || e.status === 403)) return false;
+        if (e instanceof ApiError && e.status >= 500) return true;
+        ctx.cluster = null; // unreachable or logged out: ask again next time
+        return false;
+      });
+  }
+  return ctx.cluster;
 }
 
 // The departments change only when the district's configuration does: fetched once a session, not on every page.

@@ -1,6 +1,6 @@
 // Cameras: the list with health, one camera with its redacted live view, and the zone and line editor.
 // The API decides who sees what: the live view answers only roles that may see snapshots, edits only admins.
-import { registerPage, api, el, clear, draft, formatTime, toast, live, ApiError, SEES_EVENTS } from './app.js';
+import { registerPage, api, el, clear, draft, formatTime, toast, live, ApiError, SEES_EVENTS, isCluster } from './app.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -49,41 +49,75 @@ function when(iso, id) {
 // ---- list ------------------------------------------------------------------------------------------------------
 
 const COLUMNS = [
-  { key: 'name', label: 'Camera', value: (c) => c.name },
-  { key: 'area', label: 'Area', value: (c) => c.area },
-  { key: 'health', label: 'State', value: (c) => STATES.indexOf(c.health) },
-  { key: 'since', label: 'Since', value: (c) => c.healthSince || '' },
-  { key: 'reason', label: 'Reason', value: (c) => c.healthReason || '' },
-  { key: 'fps', label: 'Frames/s', value: (c) => c.load?.framesPerSecond ?? -1 },
-  { key: 'dropped', label: 'Dropped', value: (c) => c.load?.framesDropped ?? -1 },
-  { key: 'detector', label: 'Detector load', value: (c) => c.load?.detectorLoad ?? -1 },
+  { key: 'name', label: 'Camera', value: (c) => c.name, cell: (c) => el('td', {}, el('a', { href: `#/cameras/${encodeURIComponent(c.id)}` }, c.name)) },
+  { key: 'area', label: 'Area', value: (c) => c.area, cell: (c) => el('td', {}, c.area) },
+  { key: 'health', label: 'State', value: (c) => STATES.indexOf(c.health), cell: (c) => el('td', {}, badge(c.health)) },
+  // Only in a cluster (docs/cluster.md): the worker node that runs the camera; none while it moves or is stopped.
+  { key: 'node', label: 'Node', cluster: true, value: (c) => c.node || '', cell: (c) => el('td', { class: 'node' }, c.node || '—') },
+  { key: 'since', label: 'Since', value: (c) => c.healthSince || '', cell: (c) => el('td', {}, when(c.healthSince)) },
+  { key: 'reason', label: 'Reason', value: (c) => c.healthReason || '', cell: (c) => el('td', { class: 'reason' }, c.healthReason || '') },
+  { key: 'fps', label: 'Frames/s', value: (c) => c.load?.framesPerSecond ?? -1, cell: (c) => el('td', { class: 'num' }, c.load ? c.load.framesPerSecond.toFixed(1) : '—') },
+  { key: 'dropped', label: 'Dropped', value: (c) => c.load?.framesDropped ?? -1, cell: (c) => el('td', { class: 'num' }, c.load ? String(c.load.framesDropped) : '—') },
+  { key: 'detector', label: 'Detector load', value: (c) => c.load?.detectorLoad ?? -1, cell: (c) => el('td', { class: 'num' }, c.load ? percent(c.load.detectorLoad) : '—') },
 ];
 
 const FILTER_KEY = 'civiclens.cameras.health';
+/** The node filter of the list (set from the Nodes page too); '-' stands for "on no node". */
+export const NODE_FILTER_KEY = 'civiclens.cameras.node';
+const NO_NODE = '-';
 
 async function renderList(root, ctx) {
   clear(root);
   const saved = sessionStorage.getItem(FILTER_KEY) || '';
-  const state = { sort: 'name', dir: 1, health: STATES.includes(saved) ? saved : '' };
+  const state = { sort: 'name', dir: 1, health: STATES.includes(saved) ? saved : '', node: sessionStorage.getItem(NODE_FILTER_KEY) || '' };
   const filter = el('select', { id: 'camera-health-filter' },
     el('option', { value: '' }, 'any state'), STATES.map((s) => el('option', { value: s }, s)));
   filter.value = state.health;
+  // In a cluster: which node runs them (the names come from the cameras listed).
+  const nodeFilter = el('select', { id: 'camera-node-filter' });
+  const nodeLabel = el('span', { id: 'camera-node-choice', hidden: true }, ' ', el('label', { for: 'camera-node-filter' }, 'on '), nodeFilter);
   const counts = el('p', { class: 'state-counts', id: 'camera-counts', 'aria-label': 'Cameras by state' });
   const table = el('table', { id: 'cameras', class: 'cameras' });
   const count = el('p', { class: 'small', role: 'status', id: 'camera-count' });
   root.append(el('h1', {}, 'Cameras'), counts,
-    el('p', {}, el('label', { for: 'camera-health-filter' }, 'Show cameras that are '), filter), count, table);
+    el('p', {}, el('label', { for: 'camera-health-filter' }, 'Show cameras that are '), filter, nodeLabel), count, table);
   const timers = [];
 
   let items = [];
   let complete = true;
+  // The district runs as a cluster: a camera has a node, or the server has the nodes endpoint (asked once a session).
+  let cluster = false;
+  const onNode = (c) => !cluster || !state.node || (state.node === NO_NODE ? !c.node : c.node === state.node);
   const shown = (c) => (state.health ? c.health === state.health : !c.retired);
+  const drawNodeFilter = () => {
+    nodeLabel.hidden = !cluster;
+    if (!cluster) return;
+    const names = [...new Set(items.map((c) => c.node).filter(Boolean))];
+    if (state.node && state.node !== NO_NODE && !names.includes(state.node)) names.push(state.node);
+    names.sort();
+    const options = [['', 'any node'], ...names.map((n) => [n, `node ${n}`]), [NO_NODE, 'no node (moving or stopped)']];
+    const key = options.map((o) => o[0]).join('\n');
+    if (nodeFilter.dataset.options !== key) {
+      clear(nodeFilter).append(...options.map(([value, label]) => el('option', { value }, label)));
+      nodeFilter.dataset.options = key;
+    }
+    nodeFilter.value = state.node;
+  };
+  nodeFilter.addEventListener('change', () => {
+    state.node = nodeFilter.value;
+    if (state.node) sessionStorage.setItem(NODE_FILTER_KEY, state.node);
+    else sessionStorage.removeItem(NODE_FILTER_KEY);
+    draw();
+  });
   const draw = () => {
-    const col = COLUMNS.find((c) => c.key === state.sort);
-    const rows = items.filter(shown)
+    cluster = cluster || items.some((c) => c.node);
+    const columns = COLUMNS.filter((c) => !c.cluster || cluster);
+    const col = columns.find((c) => c.key === state.sort) || columns[0];
+    drawNodeFilter();
+    const rows = items.filter((c) => shown(c) && onNode(c))
       .sort((a, b) => { const x = col.value(a); const y = col.value(b); return (x < y ? -1 : x > y ? 1 : 0) * state.dir; });
     clear(table).append(
-      el('thead', {}, el('tr', {}, COLUMNS.map((c) => {
+      el('thead', {}, el('tr', {}, columns.map((c) => {
         const button = el('button', { type: 'button', class: 'link', dataset: { sort: c.key } }, c.label);
         button.addEventListener('click', () => {
           state.dir = state.sort === c.key ? -state.dir : 1;
@@ -92,17 +126,10 @@ async function renderList(root, ctx) {
         });
         return el('th', { scope: 'col', 'aria-sort': state.sort === c.key ? (state.dir > 0 ? 'ascending' : 'descending') : 'none' }, button);
       }))),
-      el('tbody', {}, rows.map((c) => el('tr', { dataset: { id: c.id, health: c.health } },
-        el('td', {}, el('a', { href: `#/cameras/${encodeURIComponent(c.id)}` }, c.name)),
-        el('td', {}, c.area),
-        el('td', {}, badge(c.health)),
-        el('td', {}, when(c.healthSince)),
-        el('td', { class: 'reason' }, c.healthReason || ''),
-        el('td', { class: 'num' }, c.load ? c.load.framesPerSecond.toFixed(1) : '—'),
-        el('td', { class: 'num' }, c.load ? String(c.load.framesDropped) : '—'),
-        el('td', { class: 'num' }, c.load ? percent(c.load.detectorLoad) : '—')))));
+      el('tbody', {}, rows.map((c) => el('tr', { dataset: { id: c.id, health: c.health, node: c.node } }, columns.map((k) => k.cell(c))))));
     const noun = rows.length === 1 && complete ? 'camera' : 'cameras';
-    count.textContent = `${rows.length}${complete ? '' : '+'} ${state.health ? `${state.health} ${noun}` : `${noun} in service`}`;
+    const where = cluster && state.node ? (state.node === NO_NODE ? ' on no node' : ` on node ${state.node}`) : '';
+    count.textContent = `${rows.length}${complete ? '' : '+'} ${state.health ? `${state.health} ${noun}` : `${noun} in service`}${where}`;
     document.body.dataset.ready = 'cameras';
   };
   let drawTimer = null;
@@ -164,6 +191,7 @@ async function renderList(root, ctx) {
     } while (after && all.length < 5000);
     items = all;
     complete = !after;
+    loaded = true;
     draw();
   };
 
@@ -172,8 +200,9 @@ async function renderList(root, ctx) {
     const c = m.detail;
     if (!c || !c.id) return;
     const i = items.findIndex((x) => x.id === c.id);
-    // The message carries no load (it runs where the camera runs): the last figures stay until the next load.
-    if (i >= 0) items[i] = { ...items[i], ...c, load: c.load ?? items[i].load };
+    // The message carries no load (it runs where the camera runs): the last figures stay until the next load. It is
+    // the whole camera, so a field it leaves out (null on the server) is gone now: no node while it moves.
+    if (i >= 0) items[i] = { ...items[i], ...c, node: c.node, healthReason: c.healthReason, load: c.load ?? items[i].load };
     else if (complete && shown(c)) items.push(c);
     drawSoon();
     countsSoon();
@@ -184,8 +213,16 @@ async function renderList(root, ctx) {
 
   if (ctx.me?.role === 'admin') root.append(importForm(() => Promise.all([load(), loadCounts()]).catch(report)));
 
+  let left = false;
+  let loaded = false;
+  isCluster().then((yes) => {
+    if (!yes || cluster) return;
+    cluster = true;
+    if (loaded && !left) draw();
+  });
   await Promise.all([load(), loadCounts()]);
   return () => {
+    left = true;
     live.removeEventListener('camera', onCamera);
     clearTimeout(drawTimer);
     clearTimeout(countsTimer);

@@ -4,3 +4,4 @@ import './live.js';
 import './cases.js';
 import './admin.js';
 import './cameras.js';
+import './nodes.js';

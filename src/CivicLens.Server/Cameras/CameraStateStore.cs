@@ -74,13 +74,25 @@ public sealed partial class CameraStateStore(IDbContextFactory<CivicLensDb> dbs,
         }
     }
 
+    /// <summary>Cameras written per transaction: a node's 72,500 cameras moving at once is many short writes, not one long one.</summary>
+    internal const int WriteChunk = 2000;
+
     private async Task WriteAsync(Dictionary<string, List<CameraStatus>> pending, CancellationToken ct)
     {
         if (pending.Count == 0) return;
+        // Chunk by chunk; a chunk written is dropped from pending, so a failure retries only what was not written.
+        foreach (var ids in pending.Keys.Chunk(WriteChunk).ToList())
+        {
+            await WriteChunkAsync(ids, pending, ct);
+            foreach (var id in ids) pending.Remove(id);
+        }
+    }
+
+    private async Task WriteChunkAsync(string[] ids, Dictionary<string, List<CameraStatus>> pending, CancellationToken ct)
+    {
         await using var db = await dbs.CreateDbContextAsync(ct);
-        var ids = pending.Keys.ToList();
         var rows = await db.Cameras.Where(c => ids.Contains(c.Id)).ToListAsync(ct);
-        var changed = new List<Camera>();
+        var changed = new HashSet<Camera>(ReferenceEqualityComparer.Instance);
         foreach (var row in rows)
         {
             // A camera disabled or retired meanwhile keeps that state: a late word from its stopping run is history only.
@@ -90,7 +102,7 @@ public sealed partial class CameraStateStore(IDbContextFactory<CivicLensDb> dbs,
                 if (frozen) continue;
                 var before = row.Health;
                 Apply(db, row, status);
-                if (before != row.Health && !changed.Contains(row)) changed.Add(row);
+                if (before != row.Health) changed.Add(row);
             }
         }
 

@@ -228,6 +228,8 @@ public static class ServerHost
                 }));
         });
         s.AddSignalR(o => o.MaximumReceiveMessageSize = 32 * 1024);
+        // One process: no other hub to relay the live feed to (a cluster's hub adds its peers).
+        s.TryAddSingleton<ILivePeers>(NoLivePeers.Instance);
         s.AddSingleton<LiveNotifier>();
         s.AddOpenApi("v1");
     }

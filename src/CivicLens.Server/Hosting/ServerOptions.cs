@@ -127,7 +127,17 @@ public sealed record ServerOptions
 
     public string DatabasePath => Path.Combine(DataDirectory, "civiclens.db");
 
-    public string SnapshotDirectory => Path.Combine(DataDirectory, "snapshots");
+    /// <summary>
+    /// Where the files every hub of a cluster must see live: redacted snapshots, report photos, sealed originals. The
+    /// hubs of one cluster mount one folder here (docs/cluster.md); one machine keeps them in its data folder.
+    /// </summary>
+    public string? SharedDirectory { get; init; }
+
+    public string SharedRoot => SharedDirectory ?? DataDirectory;
+
+    public string SnapshotDirectory => Path.Combine(SharedRoot, "snapshots");
+
+    public string ReportPhotoDirectory => Path.Combine(SharedRoot, "reports");
 
     public string SecretsKeyPath => Path.Combine(DataDirectory, "keys", "secrets.key");
 

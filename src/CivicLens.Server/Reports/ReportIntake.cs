@@ -66,7 +66,7 @@ public sealed partial class ReportIntake(
     public const string ContactPurpose = "report-contact";
     private readonly AreaLocator _areas = new(config);
 
-    public string PhotoDirectory => Path.Combine(options.DataDirectory, "reports");
+    public string PhotoDirectory => options.ReportPhotoDirectory;
 
     /// <summary>The photo intake, created on first use (it loads the detector models).</summary>
     public PhotoIntake Photos => services.GetRequiredService<PhotoIntake>();

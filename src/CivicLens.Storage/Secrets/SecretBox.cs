@@ -13,11 +13,21 @@ public sealed class SecretBox : IDisposable
     private const byte Version = 1;
     private readonly AesGcm _aes;
 
+    // AesGcm is not safe for concurrent use: on OpenSSL one cipher context serves every call, and two threads at once
+    // fail ("cipher operation failed", "authentication tag did not match"): a hub placing cameras in parallel did.
+    private readonly Lock _gate = new();
+
     public SecretBox(ReadOnlySpan<byte> key)
     {
         if (key.Length != 32) throw new ArgumentException("The secrets key must be 32 bytes.", nameof(key));
         _aes = new AesGcm(key, 16);
+        Span<byte> check = stackalloc byte[32];
+        HMACSHA256.HashData(key, "civiclens secrets key check"u8, check);
+        KeyCheck = Convert.ToHexStringLower(check[..8]);
     }
+
+    /// <summary>Names the key without revealing it: processes that must share one key (a cluster's hubs) compare this.</summary>
+    public string KeyCheck { get; }
 
     /// <summary>Loads the key file, creating it (0600) on first start.</summary>
     public static SecretBox LoadOrCreate(string path)
@@ -53,7 +63,7 @@ public sealed class SecretBox : IDisposable
         output[0] = Version;
         var nonce = output.AsSpan(1, 12);
         RandomNumberGenerator.Fill(nonce);
-        _aes.Encrypt(nonce, plaintext, output.AsSpan(29), output.AsSpan(13, 16), System.Text.Encoding.UTF8.GetBytes(purpose));
+        lock (_gate) _aes.Encrypt(nonce, plaintext, output.AsSpan(29), output.AsSpan(13, 16), System.Text.Encoding.UTF8.GetBytes(purpose));
         return output;
     }
 
@@ -61,7 +71,7 @@ public sealed class SecretBox : IDisposable
     {
         if (sealedBytes.Length < 29 || sealedBytes[0] != Version) throw new CryptographicException("Not a sealed secret.");
         var plaintext = new byte[sealedBytes.Length - 29];
-        _aes.Decrypt(sealedBytes.Slice(1, 12), sealedBytes[29..], sealedBytes.Slice(13, 16), plaintext, System.Text.Encoding.UTF8.GetBytes(purpose));
+        lock (_gate) _aes.Decrypt(sealedBytes.Slice(1, 12), sealedBytes[29..], sealedBytes.Slice(13, 16), plaintext, System.Text.Encoding.UTF8.GetBytes(purpose));
         return plaintext;
     }
 
@@ -69,5 +79,8 @@ public sealed class SecretBox : IDisposable
 
     public string OpenText(byte[] sealedBytes, string purpose) => System.Text.Encoding.UTF8.GetString(Open(sealedBytes, purpose));
 
-    public void Dispose() => _aes.Dispose();
+    public void Dispose()
+    {
+        lock (_gate) _aes.Dispose();
+    }
 }

@@ -38,13 +38,22 @@ internal sealed class ClusterProcess : IAsyncDisposable
         }
     }
 
-    public static ClusterProcess Start(string name, IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static ClusterProcess Start(string name, IReadOnlyDictionary<string, string> environment, params string[] args) => StartUnder([], name, environment, args);
+
+    /// <summary>
+    /// The same under a wrapper (<c>faketime -f +180s</c>: a machine whose wall clock is three minutes ahead; the
+    /// monotonic clocks stay true, as on a real machine with a wrong time).
+    /// </summary>
+    public static ClusterProcess StartUnder(string[] wrapper, string name, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        var psi = new ProcessStartInfo(wrapper.Length > 0 ? wrapper[0] : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var w in wrapper.Skip(1)) psi.ArgumentList.Add(w);
+        if (wrapper.Length > 0) psi.ArgumentList.Add("dotnet");
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "civiclens.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["CIVICLENS_HOME"] = TestAssets.Home;
         foreach (var (k, v) in environment) psi.Environment[k] = v;
+        if (wrapper.Length > 0) psi.Environment["FAKETIME_DONT_FAKE_MONOTONIC"] = "1";
         var process = Process.Start(psi)!;
         process.StandardInput.Close();
         return new ClusterProcess(name, process);

@@ -56,4 +56,18 @@ public sealed class NodeLoadBookTests
     [Fact]
     public void No_node_at_all_says_so() =>
         Assert.Contains("no worker node has joined", Assert.Throws<NoNodeRoomException>(() => Book().Place("cam", [Hub])).Message, StringComparison.Ordinal);
+
+    [Fact]
+    public void A_node_that_gave_cameras_back_takes_no_more_than_its_limit()
+    {
+        var book = Book(capacity1: 4, capacity2: 4);
+        foreach (var i in Enumerable.Range(0, 3)) book.Place($"cam-{i}", [N1]);
+        book.Limit(N1, 2);
+        Assert.Equal(2, book.Describe(N1).Capacity);
+        // Full at its limit: the next camera goes to n2 even though n1 stated room for four.
+        Assert.Equal(N2, book.Place("cam-9", [N1, N2]));
+        // A limit never raises what a node stated.
+        book.Limit(N2, 10);
+        Assert.Equal(4, book.Describe(N2).Capacity);
+    }
 }
