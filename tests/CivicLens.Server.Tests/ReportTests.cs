@@ -357,14 +357,18 @@ public sealed class ReportTests
         Assert.Equal("acknowledge", (await assigned.Content.ReadFromJsonAsync<JsonElement>(Web)).GetProperty("breach").GetString());
     }
 
-    [Fact]
-    public async Task CameraVerification_FixedCaseAtAWatchedSite_ClosesWhenTheChangeRuleSeesTheZoneClear()
+    [Theory]
+    [InlineData(null)]
+    [InlineData("stream ended or restarted")]
+    [InlineData("outside the rule's schedule")]
+    [InlineData("view changed; scene learned afresh")]
+    public async Task CameraVerification_FixedCaseAtAWatchedSite_ClosesWhenTheChangeRuleSeesTheZoneClear(string? falseEnd)
     {
         await using var server = await TestServer.StartAsync();
         var node = server.Client();
         node.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("ApiKey", await server.ApiKeyAsync());
         var incident = Guid.NewGuid();
-        object SceneEvent(string phase, DateTimeOffset at) => new
+        object SceneEvent(string phase, DateTimeOffset at, string? detail = null) => new
         {
             id = Guid.NewGuid(),
             kind = "scene.change",
@@ -376,6 +380,7 @@ public sealed class ReportTests
             at,
             confidence = 0.9,
             incident,
+            detail,
         };
         var start = DateTimeOffset.UtcNow.AddMinutes(-5);
         var ingest = await node.PostAsJsonAsync("/api/ingest/events", new { events = new[] { SceneEvent("start", start) } });
@@ -401,7 +406,18 @@ public sealed class ReportTests
         var refused = await op.PostAsJsonAsync($"/api/cases/{id}/transition", new { state = "closed", version = v });
         Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
 
-        await node.PostAsJsonAsync("/api/ingest/events", new { events = new[] { SceneEvent("end", DateTimeOffset.UtcNow) } });
+        if (falseEnd is not null)
+        {
+            // The rule ended its condition without seeing the zone clear (a restart, a schedule's end, a view learned
+            // afresh): nothing was proven fixed, so the case keeps waiting and says why.
+            await node.PostAsJsonAsync("/api/ingest/events", new { events = new[] { SceneEvent("end", DateTimeOffset.UtcNow, falseEnd) } });
+            var still = await op.GetFromJsonAsync<JsonElement>($"/api/cases/{id}", Web);
+            Assert.Equal("fixed", still.GetProperty("state").GetString());
+            Assert.Equal("awaiting-camera", still.GetProperty("verification").GetString());
+            Assert.Contains(still.GetProperty("history").EnumerateArray(), h => h.GetProperty("change").GetString()!.Contains($"did not see zone lawn clear ({falseEnd}", StringComparison.Ordinal));
+        }
+
+        await node.PostAsJsonAsync("/api/ingest/events", new { events = new[] { SceneEvent("end", DateTimeOffset.UtcNow.AddSeconds(1), "cleared") } });
         var closed = await op.GetFromJsonAsync<JsonElement>($"/api/cases/{id}", Web);
         Assert.Equal("closed", closed.GetProperty("state").GetString());
         Assert.Equal("confirmed", closed.GetProperty("verification").GetString());

@@ -11,14 +11,20 @@ namespace CivicLens.Server.Cases;
 /// <summary>
 /// Lets a camera confirm a fix: when a case whose site a camera watches with a change-detection rule of the
 /// case's category is marked fixed, it waits for that rule to report the zone back to its learned empty state
-/// (a <c>scene.change</c> event of phase <c>end</c>) and then closes, with the camera named in the history. A
-/// change already cleared since the case opened confirms at once.
+/// (a <c>scene.change</c> end with detail <see cref="Cleared"/>: the zone matched the background for a sustained time
+/// with no track over it) and then closes, with the camera named in the history. A change already cleared since the
+/// case opened confirms at once. The rule also ends its conditions when the stream ends or restarts, when its schedule
+/// ends and when it learns a changed view afresh: none of those saw the zone clear, so none confirms; each leaves the
+/// case waiting and says why in its history.
 /// </summary>
 public sealed class CaseVerifier(Cameras.CameraCatalog catalog, CaseDesk desk, IDbContextFactory<CivicLensDb> dbs, AuditLog audit, LiveNotifier live, TimeProvider time)
 {
     public const string Awaiting = "awaiting-camera";
     public const string Confirmed = "confirmed";
     private const string SceneChange = "scene.change";
+
+    /// <summary>The scene rule's detail for an end that saw the zone back to its background (anything else saw nothing).</summary>
+    public const string Cleared = "cleared";
 
     /// <summary>
     /// The camera and zone that can confirm this case's fix: a camera whose events are in the case, or one at the
@@ -69,8 +75,27 @@ public sealed class CaseVerifier(Cameras.CameraCatalog catalog, CaseDesk desk, I
                     .Select(c => c.Id).ToListAsync(ct);
             }
 
-            foreach (var id in waiting) await ConfirmAsync(id, e, ct);
+            foreach (var id in waiting)
+            {
+                if (e.Detail == Cleared) await ConfirmAsync(id, e, ct);
+                else await KeepWaitingAsync(id, e, ct);
+            }
         }
+    }
+
+    /// <summary>The camera's watch ended without seeing the zone clear: the case keeps waiting, and its history says why.</summary>
+    private async Task KeepWaitingAsync(long caseId, EventRecord e, CancellationToken ct)
+    {
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        if (!await db.Cases.AnyAsync(x => x.Id == caseId && x.Verification == Awaiting && x.State == CaseStates.Fixed, ct)) return;
+        db.CaseChanges.Add(new CaseChange
+        {
+            CaseId = caseId,
+            At = time.GetUtcNow().ToUnixTimeMilliseconds(),
+            Actor = "system",
+            Change = $"camera {e.CameraId} did not see zone {e.Zone} clear ({e.Detail ?? "no reason given"}, event {e.Id}); still waiting for the camera or an operator",
+        });
+        await db.SaveChangesAsync(ct);
     }
 
     /// <summary>Right after a case is marked fixed: a change the camera has already seen clear confirms it now.</summary>
@@ -89,7 +114,7 @@ public sealed class CaseVerifier(Cameras.CameraCatalog catalog, CaseDesk desk, I
                 .OrderByDescending(e => e.At).FirstOrDefaultAsync(ct);
         }
 
-        if (last is { Phase: "end" }) await ConfirmAsync(c.Id, last, ct);
+        if (last is { Phase: "end", Detail: Cleared }) await ConfirmAsync(c.Id, last, ct);
     }
 
     /// <summary>Closes one case on its own context: an operator's concurrent change to one case leaves the others to confirm.</summary>
