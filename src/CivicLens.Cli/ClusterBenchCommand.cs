@@ -8,7 +8,6 @@ using CivicLens.Server.Cameras;
 using CivicLens.Server.Hosting;
 using CivicLens.Storage;
 using CivicLens.Storage.Audit;
-using CivicLens.Storage.Entities;
 using CivicLens.Storage.Secrets;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -26,8 +25,6 @@ namespace CivicLens.Cli;
 /// </summary>
 internal static class ClusterBenchCommand
 {
-    private static readonly string[] Areas = [.. Enumerable.Range(1, 16).Select(i => $"ward-{i:D2}")];
-
     public static Command Create()
     {
         var cameras = new Option<int>("--cameras") { Description = "Cameras registered and placed", DefaultValueFactory = _ => 290_000 };
@@ -98,7 +95,7 @@ internal static class ClusterBenchCommand
             var options = new ServerOptions { DataDirectory = Path.Combine(dir, "hub"), Storage = storage, RunPipelines = false };
             Directory.CreateDirectory(options.DataDirectory);
             await StorageSetup.MigrateAsync(storage, ct);
-            await SeedDistrictAsync(storage, ct);
+            await BenchDistrict.SeedAsync(storage, ct);
             // The bench registers the cameras with the hub's key (the hub opens their stream addresses to assign them).
             using var secrets = SecretBox.LoadOrCreate(options.SecretsKeyPath);
             var env = new Dictionary<string, string>
@@ -299,36 +296,11 @@ internal static class ClusterBenchCommand
             using var audit = new AuditLog(storage, TimeProvider.System, options.AuditAnchorPath);
             using var signal = new RegistrySignal();
             var importer = new CameraImporter(dbs, new CameraCatalog(district, dbs, secrets, options), secrets, audit, signal, TimeProvider.System);
-            var outcome = await importer.ImportAsync(new MemoryStream(Csv()), CameraImporter.Format.Csv, dryRun: false, "bench", ct);
+            var outcome = await importer.ImportAsync(new MemoryStream(BenchDistrict.Csv(cameras, runnableEvery: 1)), CameraImporter.Format.Csv, dryRun: false, "bench", ct);
             if (outcome.Problems.Count > 0 || outcome.Created != cameras)
             {
                 throw new InvalidOperationException($"The bench import was refused: {(outcome.Problems.Count > 0 ? outcome.Problems[0] : "wrong count")}");
             }
-        }
-
-        /// <summary>Every camera enabled, with its accountability and an RTSP address (never opened: the nodes decode nothing).</summary>
-        private byte[] Csv()
-        {
-            var random = new Random(290);
-            var sb = new StringBuilder(cameras * 200);
-            sb.Append("id,name,latitude,longitude,heading,source,purpose,legal_basis,department,retention_days,area,enabled\n");
-            for (var i = 0; i < cameras; i++)
-            {
-                sb.Append(CultureInfo.InvariantCulture, $"cam-{i:D6},Camera {i},{31.1 + random.NextDouble() * 0.3:0.000000},{121.4 + random.NextDouble() * 0.4:0.000000},{random.Next(360)},")
-                    .Append(CultureInfo.InvariantCulture, $"rtsp://10.{i / 65536 % 256}.{i / 256 % 256}.{i % 256}/stream1,")
-                    .Append(CultureInfo.InvariantCulture, $"Traffic and public space safety,City Operations Ordinance s. 3,public-space,30,{Areas[i % Areas.Length]},true\n");
-            }
-
-            return Encoding.UTF8.GetBytes(sb.ToString());
-        }
-
-        private static async Task SeedDistrictAsync(StorageOptions storage, CancellationToken ct)
-        {
-            await using var db = new CivicLensDb(StorageSetup.Options(storage));
-            db.Areas.Add(new Area { Id = "bench-district", Name = "Bench district", Polygon = "[[[121.4,31.1],[121.8,31.1],[121.8,31.4],[121.4,31.4],[121.4,31.1]]]" });
-            foreach (var a in Areas) db.Areas.Add(new Area { Id = a, Name = a, ParentId = "bench-district", Polygon = "[[[121.4,31.1],[121.8,31.1],[121.8,31.4],[121.4,31.1]]]" });
-            db.Departments.Add(new Department { Id = "public-space", Name = "Public space" });
-            await db.SaveChangesAsync(ct);
         }
 
         private static string Port()

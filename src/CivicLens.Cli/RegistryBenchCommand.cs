@@ -10,7 +10,6 @@ using CivicLens.Server.Cameras;
 using CivicLens.Server.Hosting;
 using CivicLens.Storage;
 using CivicLens.Storage.Audit;
-using CivicLens.Storage.Entities;
 using CivicLens.Storage.Secrets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
@@ -30,8 +29,6 @@ namespace CivicLens.Cli;
 /// </summary>
 internal static class RegistryBenchCommand
 {
-    private static readonly string[] Areas = [.. Enumerable.Range(1, 16).Select(i => $"ward-{i:D2}")];
-
     public static Command Create()
     {
         var cameras = new Option<int>("--cameras") { Description = "Cameras in the registry", DefaultValueFactory = _ => 290_000 };
@@ -46,9 +43,9 @@ internal static class RegistryBenchCommand
         {
             var n = parse.GetValue(cameras);
             if (n < 1 || parse.GetValue(requests) < 1 || parse.GetValue(concurrency) < 1) throw new ArgumentException("--cameras, --requests and --concurrency must be positive.");
-            var csv = MakeCsv(n);
+            var csv = BenchDistrict.Csv(n, runnableEvery: 4);
             await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"# civiclens bench registry: {n} cameras in {Areas.Length} areas, CSV {csv.Length / 1048576.0:0.0} MiB, {parse.GetValue(requests)} requests per endpoint, {parse.GetValue(concurrency)} in flight, {Environment.ProcessorCount} cores"));
+                $"# civiclens bench registry: {n} cameras in {BenchDistrict.Areas.Length} areas, CSV {csv.Length / 1048576.0:0.0} MiB, {parse.GetValue(requests)} requests per endpoint, {parse.GetValue(concurrency)} in flight, {Environment.ProcessorCount} cores"));
             var rows = new List<string>();
             var facts = new List<string>();
             var dir = Directory.CreateTempSubdirectory("civiclens-bench-");
@@ -96,36 +93,11 @@ internal static class RegistryBenchCommand
         return command;
     }
 
-    /// <summary>Cameras spread over the areas, every fourth with its accountability and a stream (enabled), the rest registered only.</summary>
-    private static byte[] MakeCsv(int n)
-    {
-        var random = new Random(290);
-        var sb = new StringBuilder(n * 160);
-        sb.Append("id,name,latitude,longitude,heading,source,purpose,legal_basis,department,retention_days,area,enabled\n");
-        for (var i = 0; i < n; i++)
-        {
-            var lat = 31.1 + random.NextDouble() * 0.3;
-            var lon = 121.4 + random.NextDouble() * 0.4;
-            var area = Areas[i % Areas.Length];
-            if (i % 4 == 0)
-            {
-                sb.Append(CultureInfo.InvariantCulture, $"cam-{i:D6},Camera {i},{lat:0.000000},{lon:0.000000},{random.Next(360)},rtsp://10.{i / 65536 % 256}.{i / 256 % 256}.{i % 256}/stream1,")
-                    .Append(CultureInfo.InvariantCulture, $"Traffic and public space safety,City Operations Ordinance s. 3,public-space,30,{area},true\n");
-            }
-            else
-            {
-                sb.Append(CultureInfo.InvariantCulture, $"cam-{i:D6},Camera {i},{lat:0.000000},{lon:0.000000},,,,,,,{area},\n");
-            }
-        }
-
-        return Encoding.UTF8.GetBytes(sb.ToString());
-    }
-
     private static async Task<(List<string> Load, List<string> Facts)> RunAsync(string name, StorageOptions storage, string dataDir, byte[] csv, int n, int requests, int concurrency, CancellationToken ct)
     {
         Directory.CreateDirectory(dataDir);
         await StorageSetup.MigrateAsync(storage, ct);
-        await SeedDistrictAsync(storage, ct);
+        await BenchDistrict.SeedAsync(storage, ct);
         var rows = new List<string>();
         var facts = new List<string>();
         var options = new ServerOptions
@@ -166,9 +138,9 @@ internal static class RegistryBenchCommand
             rows.Add(ServerBenchCommand.LoadRow($"{name}: GET /api/cameras?limit=100 (the console's first page)", list));
             var deep = await ServerBenchCommand.LoadAsync(http, i => $"/api/cameras?limit=100&after=cam-{(i * 7919) % n:D6}", requests, concurrency, ct);
             rows.Add(ServerBenchCommand.LoadRow($"{name}: GET /api/cameras?limit=100&after=... (any page)", deep));
-            var offline = await ServerBenchCommand.LoadAsync(http, i => $"/api/cameras?health=offline&area={Areas[i % Areas.Length]}&limit=100", requests, concurrency, ct);
+            var offline = await ServerBenchCommand.LoadAsync(http, i => $"/api/cameras?health=offline&area={BenchDistrict.Areas[i % BenchDistrict.Areas.Length]}&limit=100", requests, concurrency, ct);
             rows.Add(ServerBenchCommand.LoadRow($"{name}: GET /api/cameras?health=offline&area=... (offline in one ward)", offline));
-            var counts = await ServerBenchCommand.LoadAsync(http, i => i % 2 == 0 ? "/api/camera-health/counts" : $"/api/camera-health/counts?area={Areas[i % Areas.Length]}", requests, concurrency, ct);
+            var counts = await ServerBenchCommand.LoadAsync(http, i => i % 2 == 0 ? "/api/camera-health/counts" : $"/api/camera-health/counts?area={BenchDistrict.Areas[i % BenchDistrict.Areas.Length]}", requests, concurrency, ct);
             rows.Add(ServerBenchCommand.LoadRow($"{name}: GET /api/camera-health/counts (district, or one ward)", counts));
             var byArea = await ServerBenchCommand.LoadAsync(http, _ => "/api/camera-health/counts?by=area", Math.Max(concurrency, requests / 4), concurrency, ct);
             rows.Add(ServerBenchCommand.LoadRow($"{name}: GET /api/camera-health/counts?by=area", byArea));
@@ -207,15 +179,6 @@ internal static class RegistryBenchCommand
         using var login = await http.PostAsJsonAsync("/api/auth/login", new { userName = viewer, password }, ct);
         if (!login.IsSuccessStatusCode) throw new InvalidOperationException($"The bench viewer could not log in: {(int)login.StatusCode}.");
         return http;
-    }
-
-    private static async Task SeedDistrictAsync(StorageOptions storage, CancellationToken ct)
-    {
-        await using var db = new CivicLensDb(StorageSetup.Options(storage));
-        db.Areas.Add(new Area { Id = "bench-district", Name = "Bench district", Polygon = "[[[121.4,31.1],[121.8,31.1],[121.8,31.4],[121.4,31.4],[121.4,31.1]]]" });
-        foreach (var a in Areas) db.Areas.Add(new Area { Id = a, Name = a, ParentId = "bench-district", Polygon = "[[[121.4,31.1],[121.8,31.1],[121.8,31.4],[121.4,31.1]]]" });
-        db.Departments.Add(new Department { Id = "public-space", Name = "Public space" });
-        await db.SaveChangesAsync(ct);
     }
 
     private static async Task MixStatesAsync(PooledDbContextFactory<CivicLensDb> dbs, CancellationToken ct)

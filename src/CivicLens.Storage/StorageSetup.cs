@@ -37,6 +37,9 @@ public static class StorageSetup
     public static DbContextOptions<CivicLensDb> Options(StorageOptions options) =>
         new DbContextOptionsBuilder<CivicLensDb>().Configure(options).Options;
 
+    /// <summary>The advisory lock key EF Core's migrations run under on PostgreSQL ("CivicLensEF"; Orleans' schema has its own).</summary>
+    public const long MigrationLockKey = 0x4369_7669_4C45_4546;
+
     /// <summary>Brings the schema to the current version (idempotent; safe on every start, and after a crash).</summary>
     /// <remarks>
     /// EF Core guards a migration with a lock: on PostgreSQL an advisory lock that dies with its session, but on SQLite
@@ -49,8 +52,8 @@ public static class StorageSetup
     /// them apart: four concurrent migrations of an empty database failed with <c>42701: column "external_login" of
     /// relation "users" already exists</c> (a second migrator applying a migration the first had just applied;
     /// MigrationRaceTests). So the whole migration runs under a session-level advisory lock
-    /// (<see cref="PostgreSqlMigrationLock"/>): a second hub waits, then finds nothing pending. The lock dies with its
-    /// connection, so a hub killed while migrating leaves nothing behind.
+    /// (<see cref="PostgreSqlAdvisoryLock"/>, key <see cref="MigrationLockKey"/>): a second hub waits, then finds nothing
+    /// pending. The lock dies with its connection, so a hub killed while migrating leaves nothing behind.
     /// </remarks>
     public static async Task MigrateAsync(StorageOptions options, CancellationToken cancellationToken)
     {
@@ -58,7 +61,7 @@ public static class StorageSetup
         await using var db = new CivicLensDb(Options(options));
         if (options.Provider == StorageProvider.PostgreSql)
         {
-            await using var held = await PostgreSqlMigrationLock.AcquireAsync(options.ConnectionString!, cancellationToken);
+            await using var held = await PostgreSqlAdvisoryLock.AcquireAsync(options.ConnectionString!, MigrationLockKey, cancellationToken);
             await db.Database.MigrateAsync(cancellationToken);
             return;
         }
@@ -111,59 +114,6 @@ public static class StorageSetup
                     // Another process is migrating this database: wait for it.
                     await Task.Delay(200, ct);
                 }
-            }
-        }
-    }
-
-    /// <summary>
-    /// A PostgreSQL session-level advisory lock held on its own connection while the schema migrates; released when
-    /// disposed, or by the server when the connection (or the process) dies.
-    /// </summary>
-    internal sealed class PostgreSqlMigrationLock : IAsyncDisposable
-    {
-        /// <summary>Any constant no other CivicLens lock uses ("CivicLensEF"); Orleans' schema has its own.</summary>
-        internal const long Key = 0x4369_7669_4C45_4546;
-
-        private readonly Npgsql.NpgsqlConnection _connection;
-
-        private PostgreSqlMigrationLock(Npgsql.NpgsqlConnection connection) => _connection = connection;
-
-        public static async Task<PostgreSqlMigrationLock> AcquireAsync(string connectionString, CancellationToken ct)
-        {
-            // Unpooled: the lock must not outlive this migration on a connection some later query reuses.
-            var connection = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
-            try
-            {
-                await connection.OpenAsync(ct);
-                await using var take = new Npgsql.NpgsqlCommand("SELECT pg_advisory_lock(@k)", connection);
-                take.Parameters.AddWithValue("k", Key);
-                // Waits as long as another migrator runs (a migration has no time limit either).
-                take.CommandTimeout = 0;
-                await take.ExecuteNonQueryAsync(ct);
-                return new PostgreSqlMigrationLock(connection);
-            }
-            catch
-            {
-                await connection.DisposeAsync();
-                throw;
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            try
-            {
-                await using var release = new Npgsql.NpgsqlCommand("SELECT pg_advisory_unlock(@k)", _connection);
-                release.Parameters.AddWithValue("k", Key);
-                await release.ExecuteNonQueryAsync(CancellationToken.None);
-            }
-            catch (Npgsql.NpgsqlException)
-            {
-                // The connection broke: the server released the lock with the session.
-            }
-            finally
-            {
-                await _connection.DisposeAsync();
             }
         }
     }

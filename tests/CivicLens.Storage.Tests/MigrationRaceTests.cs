@@ -53,7 +53,7 @@ public sealed class MigrationRaceTests
     {
         await using var db = await TestDatabase.CreateAsync(nameof(StorageProvider.PostgreSql), migrate: false);
         Task second;
-        await using (await StorageSetup.PostgreSqlMigrationLock.AcquireAsync(db.Options.ConnectionString!, CancellationToken.None))
+        await using (await PostgreSqlAdvisoryLock.AcquireAsync(db.Options.ConnectionString!, StorageSetup.MigrationLockKey, CancellationToken.None))
         {
             // A hub whose migration is in progress (holding the lock): the second start waits for it.
             second = StorageSetup.MigrateAsync(db.Options, CancellationToken.None);

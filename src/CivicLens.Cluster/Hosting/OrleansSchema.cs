@@ -1,4 +1,5 @@
 using System.Reflection;
+using CivicLens.Storage;
 using Npgsql;
 
 namespace CivicLens.Cluster.Hosting;
@@ -17,33 +18,19 @@ public static class OrleansSchema
 
     public static async Task EnsureAsync(string connectionString, CancellationToken ct)
     {
+        await using var held = await PostgreSqlAdvisoryLock.AcquireAsync(connectionString, LockKey, ct);
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(ct);
-        await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock(@k)", connection))
+        await using var exists = new NpgsqlCommand("SELECT to_regclass('orleansquery') IS NOT NULL AND to_regclass('orleansreminderstable') IS NOT NULL", connection);
+        if (await exists.ExecuteScalarAsync(ct) is true) return;
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        foreach (var script in Scripts)
         {
-            take.Parameters.AddWithValue("k", LockKey);
-            await take.ExecuteNonQueryAsync(ct);
+            await using var command = new NpgsqlCommand(Read(script), connection, tx);
+            await command.ExecuteNonQueryAsync(ct);
         }
 
-        try
-        {
-            await using var exists = new NpgsqlCommand("SELECT to_regclass('orleansquery') IS NOT NULL AND to_regclass('orleansreminderstable') IS NOT NULL", connection);
-            if (await exists.ExecuteScalarAsync(ct) is true) return;
-            await using var tx = await connection.BeginTransactionAsync(ct);
-            foreach (var script in Scripts)
-            {
-                await using var command = new NpgsqlCommand(Read(script), connection, tx);
-                await command.ExecuteNonQueryAsync(ct);
-            }
-
-            await tx.CommitAsync(ct);
-        }
-        finally
-        {
-            await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock(@k)", connection);
-            release.Parameters.AddWithValue("k", LockKey);
-            await release.ExecuteNonQueryAsync(CancellationToken.None);
-        }
+        await tx.CommitAsync(ct);
     }
 
     private static string Read(string name)

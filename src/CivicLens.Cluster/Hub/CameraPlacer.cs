@@ -490,7 +490,7 @@ public sealed partial class CameraPlacer(IGrainFactory grains, IClusterMembershi
         book.Limit(shed.Node, shed.Capacity);
         var name = book.Describe(shed.Node).Name;
         LogShed(logger, shed.Camera, name, shed.Capacity, shed.Reason);
-        if (!await MoveAsync(shed.Camera, $"node {name} could not keep up ({shed.Reason}); moving to another node so no event is lost", ct))
+        if (!await MoveAsync(shed.Camera, Node.NodeOverloadWatch.MovingReason(name, shed.Reason), ct))
         {
             Retry(shed.Camera, new NoNodeRoomException($"node {name} could not keep up ({shed.Reason}) and no other node has room"));
         }

@@ -40,7 +40,7 @@ internal sealed partial class HubIntakeGrain(EventStore store, LiveNotifier live
             File.Move(tmp, path, overwrite: true);
         }
 
-        if (batch.Sealed.Count > 0) await KeepSealedAsync(batch);
+        if (batch.Sealed.Count > 0) KeepSealed(batch);
         var events = batch.Events.Select(EventJournal.ParseLine).ToList();
         // A node whose clock is off (no NTP, a skewed VM) stamps its events wrongly; its measured offset puts them
         // right. Their ids come from the stream, not the clock, so they stay the same either way.
@@ -71,38 +71,25 @@ internal sealed partial class HubIntakeGrain(EventStore store, LiveNotifier live
     }
 
     /// <summary>
-    /// Sealed originals go to the hubs' sealed folder, where the reveal procedure finds them, only if sealed with this
-    /// district's key (the file names its key): a node with another key would leave originals nobody may open.
+    /// Sealed originals go to the hubs' sealed store, where the reveal procedure finds them, only if sealed with this
+    /// district's key (the store checks the file's header): a node with another key would leave originals nobody may open.
     /// </summary>
-    private async Task KeepSealedAsync(NodeEventBatch batch)
+    private void KeepSealed(NodeEventBatch batch)
     {
-        var key = services.GetService<CivicLens.Privacy.Sealed.SealingKey>();
-        if (key is null || options.SealedOriginals is not { } sealing)
+        if (services.GetService<CivicLens.Privacy.Sealed.SealedOriginalStore>() is not { } sealedStore)
         {
             LogSealedRefused(logger, batch.Node, batch.Sealed.Count, "this hub keeps no sealed originals (no --sealing-key)");
             return;
         }
 
-        Directory.CreateDirectory(sealing.Directory);
         foreach (var file in batch.Sealed)
         {
-            if (!IsSealedName(file.Name) || file.Content.Length < 64 || System.Text.Encoding.ASCII.GetString(file.Content, 4, 16) != key.Id)
-            {
-                LogSealedRefused(logger, batch.Node, 1, "not a sealed original of this district's key");
-                continue;
-            }
-
-            var path = Path.Combine(sealing.Directory, file.Name);
-            var tmp = path + ".part";
-            var create = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Options = FileOptions.WriteThrough };
-            if (!OperatingSystem.IsWindows()) create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            await using (var stream = new FileStream(tmp, create)) await stream.WriteAsync(file.Content);
-            File.Move(tmp, path, overwrite: true);
+            // Named by the node as its store names them: the event id, then ".sealed"; nothing else is a path here.
+            var named = file.Name.EndsWith(".sealed", StringComparison.Ordinal) && Guid.TryParseExact(file.Name[..^".sealed".Length], "N", out var eventId)
+                && sealedStore.Keep(eventId, file.Content);
+            if (!named) LogSealedRefused(logger, batch.Node, 1, "not a sealed original of this district's key");
         }
     }
-
-    internal static bool IsSealedName(string name) =>
-        name.Length == 39 && name.EndsWith(".sealed", StringComparison.Ordinal) && Guid.TryParseExact(name[..32], "N", out var id) && id.ToString("N") == name[..32];
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} sent {Count} sealed originals this hub does not keep: {Why}")]
     private static partial void LogSealedRefused(ILogger logger, string node, int count, string why);

@@ -155,7 +155,7 @@ public sealed partial class NodeCameras : IAsyncDisposable
     {
         Volatile.Write(ref _limit, Math.Max(0, Count - 1));
         await StopAsync(camera);
-        Report(camera, new CameraStatus(CameraState.Moving, _time.GetUtcNow(), $"node {Name} could not keep up ({reason}); moving to another node so no event is lost"));
+        Report(camera, new CameraStatus(CameraState.Moving, _time.GetUtcNow(), NodeOverloadWatch.MovingReason(Name, reason)));
         return Capacity;
     }
 

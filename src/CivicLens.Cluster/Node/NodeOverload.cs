@@ -71,6 +71,9 @@ public sealed partial class NodeOverloadWatch(NodeCameras cameras, IGrainFactory
 
     private readonly OverloadJudge _judge = new();
 
+    /// <summary>What a given-back camera's health says, on its node and from the leader that moves it.</summary>
+    public static string MovingReason(string node, string reason) => $"node {node} could not keep up ({reason}); moving to another node so no event is lost";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval);

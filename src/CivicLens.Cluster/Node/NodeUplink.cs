@@ -125,29 +125,23 @@ public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains
         var evidence = new List<EvidenceFile>();
         var sealedFiles = new List<EvidenceFile>();
         var files = new List<string>();
-        if (cameras.EvidenceDirectory is { } dir)
+        var (evidenceDir, sealedDir) = (cameras.EvidenceDirectory, cameras.SealedDirectory);
+        if (evidenceDir is not null || sealedDir is not null)
         {
-            foreach (var line in lines)
+            foreach (var e in lines.Select(EventJournal.ParseLine))
             {
-                if (EventJournal.ParseLine(line).Snapshot is not { } name) continue;
-                var path = Path.Combine(dir, name);
                 // A snapshot the writer dropped (disk full) is not there: the event goes without it, as locally.
-                if (!File.Exists(path)) continue;
-                evidence.Add(new EvidenceFile(name, await File.ReadAllBytesAsync(path)));
-                files.Add(path);
+                if (evidenceDir is not null && e.Snapshot is { } snapshot) await TakeAsync(evidenceDir, snapshot, evidence);
+                if (sealedDir is not null) await TakeAsync(sealedDir, e.Id.ToString("N") + ".sealed", sealedFiles);
             }
         }
 
-        if (cameras.SealedDirectory is { } sealedDir)
+        async Task TakeAsync(string dir, string name, List<EvidenceFile> into)
         {
-            foreach (var line in lines)
-            {
-                var name = EventJournal.ParseLine(line).Id.ToString("N") + ".sealed";
-                var path = Path.Combine(sealedDir, name);
-                if (!File.Exists(path)) continue;
-                sealedFiles.Add(new EvidenceFile(name, await File.ReadAllBytesAsync(path)));
-                files.Add(path);
-            }
+            var path = Path.Combine(dir, name);
+            if (!File.Exists(path)) return;
+            into.Add(new EvidenceFile(name, await File.ReadAllBytesAsync(path)));
+            files.Add(path);
         }
 
         await Hub.IngestAsync(new NodeEventBatch { Node = cameras.Name, Events = lines, Evidence = evidence, Sealed = sealedFiles, ClockOffset = clock.Offset });

@@ -93,6 +93,25 @@ public sealed class SealedOriginalStore
             aes.Encrypt(nonce, rgb, file.AsSpan(HeaderLength), header[48..64], AssociatedData(eventId, header[..48]));
         }
 
+        Write(eventId, file);
+    }
+
+    /// <summary>
+    /// Keeps an original another process sealed (a cluster's node) as if sealed here; false, and nothing written, when
+    /// the file is not a sealed original of this store's key (it could never be revealed, only destroyed).
+    /// </summary>
+    public bool Keep(Guid eventId, ReadOnlySpan<byte> file)
+    {
+        Span<byte> keyId = stackalloc byte[16];
+        Encoding.ASCII.GetBytes(_key.Id, keyId);
+        if (file.Length < HeaderLength || !file[..4].SequenceEqual(Magic) || !file[4..20].SequenceEqual(keyId)) return false;
+        Write(eventId, file);
+        return true;
+    }
+
+    /// <summary>Written atomically and flushed, readable by the service user only.</summary>
+    private void Write(Guid eventId, ReadOnlySpan<byte> file)
+    {
         var path = PathOf(eventId);
         var temp = path + ".tmp";
         var create = new FileStreamOptions

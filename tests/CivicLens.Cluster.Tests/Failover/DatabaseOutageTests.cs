@@ -89,7 +89,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
             output.WriteLine("members before: " + string.Join(", ", membersBefore.Select(m => $"{m.Name} {m.Status}")));
 
             // PostgreSQL gone: every backend ends at once.
-            var storedBefore = await StoredCountAsync(store);
+            var storedBefore = await ScalarAsync(store, "SELECT count(*) FROM events");
             var clock = Stopwatch.StartNew();
             await postgres.StopAsync();
             output.WriteLine($"PostgreSQL stopped (immediate) with {storedBefore} events stored; outage of {outage.TotalSeconds:0} s");
@@ -154,7 +154,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
                 Assert.Contains(membersAfter, a => a.Address == m.Address && a.Status == ActiveStatus);
             }
 
-            output.WriteLine($"events: {storedBefore} stored before, {await StoredCountAsync(store)} after; {all.Count} seen journalled on the nodes, all stored once");
+            output.WriteLine($"events: {storedBefore} stored before, {await ScalarAsync(store, "SELECT count(*) FROM events")} after; {all.Count} seen journalled on the nodes, all stored once");
             var verify = ClusterProcess.Start("audit", env, "audit", "verify", "--data", Path.Combine(dir.Path, "hub"));
             Assert.True(await verify.WaitForExitAsync(TimeSpan.FromSeconds(60)), "audit verify did not finish");
             Assert.True(verify.ExitCode == 0 && verify.Output.Contains("intact", StringComparison.OrdinalIgnoreCase), verify.Output);
@@ -216,11 +216,5 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
         var viewer = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = admin.BaseAddress, Timeout = TimeSpan.FromSeconds(20) };
         (await viewer.PostAsJsonAsync("/api/auth/login", new { userName = "watch", password = AdminPassword })).EnsureSuccessStatusCode();
         return viewer;
-    }
-
-    private static async Task<long> StoredCountAsync(NpgsqlDataSource store)
-    {
-        await using var cmd = store.CreateCommand("SELECT count(*) FROM events");
-        return (long)(await cmd.ExecuteScalarAsync())!;
     }
 }

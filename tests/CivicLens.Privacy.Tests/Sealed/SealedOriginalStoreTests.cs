@@ -47,6 +47,26 @@ public sealed class SealedOriginalStoreTests : IDisposable
     }
 
     [Fact]
+    public void Keep_AFileSealedElsewhereWithTheSameKey_IsRevealableHere_OneOfAnotherKeyIsRefusedUnwritten()
+    {
+        // A node seals; the hub keeps the file in its own store and reveals it there.
+        var node = new SealedOriginalStore(new SealedOriginalOptions { Directory = Path.Combine(_dir.Path, "node") }, _key, _audit, _time);
+        node.Seal(_event, _frame, 64, 48);
+        var file = File.ReadAllBytes(Directory.GetFiles(Path.Combine(_dir.Path, "node")).Single());
+        var hub = Store();
+        Assert.True(hub.Keep(_event, file));
+        Assert.Equal(_frame, hub.Open(hub.RequestReveal(Ask()).Id, "inv.ana").Rgb);
+
+        using var other = SealingKey.Create(Path.Combine(_dir.Path, "keys", "other.key"));
+        var stranger = new SealedOriginalStore(new SealedOriginalOptions { Directory = Path.Combine(_dir.Path, "stranger") }, other, _audit, _time);
+        var foreignEvent = Guid.NewGuid();
+        stranger.Seal(foreignEvent, _frame, 64, 48);
+        Assert.False(hub.Keep(foreignEvent, File.ReadAllBytes(Directory.GetFiles(Path.Combine(_dir.Path, "stranger")).Single())));
+        Assert.False(hub.Keep(foreignEvent, "not a sealed original at all, but long enough to pass a length check"u8));
+        Assert.Single(Directory.GetFiles(Path.Combine(_dir.Path, "sealed")));
+    }
+
+    [Fact]
     public void Reveal_InvestigatorWithCaseAndReason_OpensTheExactOriginalAndAuditsEachStep()
     {
         var store = Store();
