@@ -133,14 +133,19 @@ public sealed class Open311Tests
             return form;
         }
 
+        // The client says "Expect: 100-continue": the server refuses on the declared length before a byte of the body
+        // is sent. (A client that sends anyway may see its connection closed mid-body: Kestrel does not drain
+        // a body larger than its limit.)
+        static HttpRequestMessage Post(string path, HttpContent body) =>
+            new(HttpMethod.Post, path) { Content = body, Headers = { ExpectContinue = true } };
         using var open311 = Form();
-        var geo = await server.Client().PostAsync("/open311/v2/requests.json", open311);
+        var geo = await server.Client().SendAsync(Post("/open311/v2/requests.json", open311));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, geo.StatusCode);
         var error = (await geo.Content.ReadFromJsonAsync<JsonElement>())[0];
         Assert.Equal(413, error.GetProperty("code").GetInt32());
         Assert.Contains("larger than this server accepts", error.GetProperty("description").GetString(), StringComparison.Ordinal);
         using var staff = Form();
-        var r = await (await server.StaffAsync(Roles.Viewer)).PostAsync("/api/reports", staff);
+        var r = await (await server.StaffAsync(Roles.Viewer)).SendAsync(Post("/api/reports", staff));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, r.StatusCode);
         Assert.Equal("photo", (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
         await using var db = await server.Service<IDbContextFactory<CivicLensDb>>().CreateDbContextAsync();

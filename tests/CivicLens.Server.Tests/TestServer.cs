@@ -74,7 +74,13 @@ public sealed class TestServer : IAsyncDisposable
     public HttpClient Client()
     {
         var cookies = new CookieContainer();
-        var client = new HttpClient(new HttpClientHandler { CookieContainer = cookies, UseCookies = true, AllowAutoRedirect = false })
+        // A request that asks "Expect: 100-continue" waits for the server's word before its body, as a careful
+        // uploader does; the wait is long so a busy test machine does not send a body the server already refused.
+        var handler = new SocketsHttpHandler
+        {
+            CookieContainer = cookies, UseCookies = true, AllowAutoRedirect = false, Expect100ContinueTimeout = TimeSpan.FromSeconds(30),
+        };
+        var client = new HttpClient(handler)
         {
             BaseAddress = BaseAddress,
         };
