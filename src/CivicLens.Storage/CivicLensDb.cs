@@ -47,6 +47,12 @@ public sealed class CivicLensDb(DbContextOptions<CivicLensDb> options) : DbConte
 
     public DbSet<CameraStateDelta> CameraStateDeltas => Set<CameraStateDelta>();
 
+    public DbSet<LegalHoldRecord> LegalHolds => Set<LegalHoldRecord>();
+
+    public DbSet<EventEvidence> EventEvidence => Set<EventEvidence>();
+
+    public DbSet<AuditTrim> AuditTrims => Set<AuditTrim>();
+
     /// <summary>Cameras per area and state: the kept counts plus the changes not yet folded into them.</summary>
     public IQueryable<CameraStateCount> CameraStateTotals() =>
         CameraStateCounts.AsNoTracking().Select(c => new { c.AreaId, c.State, c.Cameras })
@@ -122,6 +128,20 @@ public sealed class CivicLensDb(DbContextOptions<CivicLensDb> options) : DbConte
             e.HasMany(c => c.History).WithOne().HasForeignKey(h => h.CaseId);
         });
         modelBuilder.Entity<CaseChange>().ToTable("case_changes");
+        modelBuilder.Entity<LegalHoldRecord>(e =>
+        {
+            e.ToTable("legal_holds");
+            e.HasIndex(h => new { h.Scope, h.Target });
+            e.HasIndex(h => h.ExpiresAt);
+        });
+        modelBuilder.Entity<EventEvidence>(e =>
+        {
+            e.ToTable("event_evidence");
+            if (sqlite) e.Property(x => x.EventId).HasConversion(g => g.ToString("D"), s => Guid.Parse(s));
+            e.HasIndex(x => x.EventId);
+            e.HasIndex(x => new { x.EventId, x.CameraId, x.Snapshot }).IsUnique();
+        });
+        modelBuilder.Entity<AuditTrim>().ToTable("audit_trims");
         modelBuilder.Entity<ReportRecord>(e =>
         {
             e.ToTable("reports");

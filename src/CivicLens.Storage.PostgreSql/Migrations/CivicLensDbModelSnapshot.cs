@@ -139,6 +139,37 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                     b.ToTable("audit", (string)null);
                 });
 
+            modelBuilder.Entity("CivicLens.Storage.Entities.AuditTrim", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("At")
+                        .HasColumnType("bigint")
+                        .HasColumnName("at");
+
+                    b.Property<string>("Hash")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("hash");
+
+                    b.Property<long>("Records")
+                        .HasColumnType("bigint")
+                        .HasColumnName("records");
+
+                    b.Property<long>("UpToSeq")
+                        .HasColumnType("bigint")
+                        .HasColumnName("up_to_seq");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("audit_trims", (string)null);
+                });
+
             modelBuilder.Entity("CivicLens.Storage.Entities.Camera", b =>
                 {
                     b.Property<string>("Id")
@@ -496,6 +527,22 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("opened_at");
 
+                    b.Property<long?>("RemoteCheckedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("remote_checked_at");
+
+                    b.Property<string>("RemoteDepartmentId")
+                        .HasColumnType("text")
+                        .HasColumnName("remote_department_id");
+
+                    b.Property<string>("RemoteRequestId")
+                        .HasColumnType("text")
+                        .HasColumnName("remote_request_id");
+
+                    b.Property<string>("RemoteStatus")
+                        .HasColumnType("text")
+                        .HasColumnName("remote_status");
+
                     b.Property<string>("RouteReason")
                         .HasColumnType("text")
                         .HasColumnName("route_reason");
@@ -606,6 +653,43 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                     b.HasKey("Id");
 
                     b.ToTable("departments", (string)null);
+                });
+
+            modelBuilder.Entity("CivicLens.Storage.Entities.EventEvidence", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("At")
+                        .HasColumnType("bigint")
+                        .HasColumnName("at");
+
+                    b.Property<string>("CameraId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("camera_id");
+
+                    b.Property<Guid>("EventId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("event_id");
+
+                    b.Property<string>("Snapshot")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("snapshot");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("EventId");
+
+                    b.HasIndex("EventId", "CameraId", "Snapshot")
+                        .IsUnique();
+
+                    b.ToTable("event_evidence", (string)null);
                 });
 
             modelBuilder.Entity("CivicLens.Storage.Entities.EventRecord", b =>
@@ -725,6 +809,77 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                     b.ToTable("events", (string)null);
                 });
 
+            modelBuilder.Entity("CivicLens.Storage.Entities.LegalHoldRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("CaseReference")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("case_reference");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("created_by");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("expires_at");
+
+                    b.Property<long?>("From")
+                        .HasColumnType("bigint")
+                        .HasColumnName("from");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("ReleaseReason")
+                        .HasColumnType("text")
+                        .HasColumnName("release_reason");
+
+                    b.Property<long?>("ReleasedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("released_at");
+
+                    b.Property<string>("ReleasedBy")
+                        .HasColumnType("text")
+                        .HasColumnName("released_by");
+
+                    b.Property<string>("Scope")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("scope");
+
+                    b.Property<string>("Target")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("target");
+
+                    b.Property<long?>("To")
+                        .HasColumnType("bigint")
+                        .HasColumnName("to");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.HasIndex("Scope", "Target");
+
+                    b.ToTable("legal_holds", (string)null);
+                });
+
             modelBuilder.Entity("CivicLens.Storage.Entities.OutboxMessage", b =>
                 {
                     b.Property<long>("Id")
@@ -838,6 +993,10 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                         .HasColumnType("text")
                         .HasColumnName("area_id");
 
+                    b.Property<string>("Attributes")
+                        .HasColumnType("text")
+                        .HasColumnName("attributes");
+
                     b.Property<long?>("CaseId")
                         .HasColumnType("bigint")
                         .HasColumnName("case_id");
@@ -846,6 +1005,10 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                         .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("category");
+
+                    b.Property<long?>("ContactDeletedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("contact_deleted_at");
 
                     b.Property<string>("ContactSealed")
                         .HasColumnType("text")
@@ -874,6 +1037,14 @@ namespace CivicLens.Storage.PostgreSql.Migrations
                     b.Property<double>("Longitude")
                         .HasColumnType("double precision")
                         .HasColumnName("longitude");
+
+                    b.Property<bool>("NotifyReporter")
+                        .HasColumnType("boolean")
+                        .HasColumnName("notify_reporter");
+
+                    b.Property<long?>("ReporterNotifiedAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("reporter_notified_at");
 
                     b.Property<string>("SiteId")
                         .HasColumnType("text")

@@ -131,6 +131,35 @@ namespace CivicLens.Storage.Sqlite.Migrations
                     b.ToTable("audit", (string)null);
                 });
 
+            modelBuilder.Entity("CivicLens.Storage.Entities.AuditTrim", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("at");
+
+                    b.Property<string>("Hash")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("hash");
+
+                    b.Property<long>("Records")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("records");
+
+                    b.Property<long>("UpToSeq")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("up_to_seq");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("audit_trims", (string)null);
+                });
+
             modelBuilder.Entity("CivicLens.Storage.Entities.Camera", b =>
                 {
                     b.Property<string>("Id")
@@ -480,6 +509,22 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("opened_at");
 
+                    b.Property<long?>("RemoteCheckedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("remote_checked_at");
+
+                    b.Property<string>("RemoteDepartmentId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("remote_department_id");
+
+                    b.Property<string>("RemoteRequestId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("remote_request_id");
+
+                    b.Property<string>("RemoteStatus")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("remote_status");
+
                     b.Property<string>("RouteReason")
                         .HasColumnType("TEXT")
                         .HasColumnName("route_reason");
@@ -588,6 +633,42 @@ namespace CivicLens.Storage.Sqlite.Migrations
                     b.HasKey("Id");
 
                     b.ToTable("departments", (string)null);
+                });
+
+            modelBuilder.Entity("CivicLens.Storage.Entities.EventEvidence", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("at");
+
+                    b.Property<string>("CameraId")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("camera_id");
+
+                    b.Property<string>("EventId")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("event_id");
+
+                    b.Property<string>("Snapshot")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("snapshot");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("EventId");
+
+                    b.HasIndex("EventId", "CameraId", "Snapshot")
+                        .IsUnique();
+
+                    b.ToTable("event_evidence", (string)null);
                 });
 
             modelBuilder.Entity("CivicLens.Storage.Entities.EventRecord", b =>
@@ -707,6 +788,75 @@ namespace CivicLens.Storage.Sqlite.Migrations
                     b.ToTable("events", (string)null);
                 });
 
+            modelBuilder.Entity("CivicLens.Storage.Entities.LegalHoldRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("CaseReference")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("case_reference");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_by");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("expires_at");
+
+                    b.Property<long?>("From")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("from");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("ReleaseReason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("release_reason");
+
+                    b.Property<long?>("ReleasedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("released_at");
+
+                    b.Property<string>("ReleasedBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("released_by");
+
+                    b.Property<string>("Scope")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("scope");
+
+                    b.Property<string>("Target")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("target");
+
+                    b.Property<long?>("To")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("to");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.HasIndex("Scope", "Target");
+
+                    b.ToTable("legal_holds", (string)null);
+                });
+
             modelBuilder.Entity("CivicLens.Storage.Entities.OutboxMessage", b =>
                 {
                     b.Property<long>("Id")
@@ -815,6 +965,10 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("area_id");
 
+                    b.Property<string>("Attributes")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("attributes");
+
                     b.Property<long?>("CaseId")
                         .HasColumnType("INTEGER")
                         .HasColumnName("case_id");
@@ -823,6 +977,10 @@ namespace CivicLens.Storage.Sqlite.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT")
                         .HasColumnName("category");
+
+                    b.Property<long?>("ContactDeletedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("contact_deleted_at");
 
                     b.Property<string>("ContactSealed")
                         .HasColumnType("TEXT")
@@ -851,6 +1009,14 @@ namespace CivicLens.Storage.Sqlite.Migrations
                     b.Property<double>("Longitude")
                         .HasColumnType("REAL")
                         .HasColumnName("longitude");
+
+                    b.Property<bool>("NotifyReporter")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("notify_reporter");
+
+                    b.Property<long?>("ReporterNotifiedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("reporter_notified_at");
 
                     b.Property<string>("SiteId")
                         .HasColumnType("TEXT")

@@ -55,6 +55,20 @@ public sealed class CaseRecord
 
     public string? VerifyZone { get; set; }
 
+    /// <summary>
+    /// The request this case is forwarded as in a department's own Open311 system (its <c>service_request_id</c>),
+    /// so updates go to one remote request and its status is read back; null until the remote gives one.
+    /// </summary>
+    public string? RemoteRequestId { get; set; }
+
+    /// <summary>The department whose endpoint holds <see cref="RemoteRequestId"/>.</summary>
+    public string? RemoteDepartmentId { get; set; }
+
+    /// <summary>The remote request's last status as read back (<c>open</c>, <c>closed</c>), and when (Unix ms).</summary>
+    public string? RemoteStatus { get; set; }
+
+    public long? RemoteCheckedAt { get; set; }
+
     /// <summary>The case this one was merged into (it is then closed).</summary>
     public long? MergedInto { get; set; }
 

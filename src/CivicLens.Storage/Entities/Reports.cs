@@ -49,6 +49,21 @@ public sealed class ReportRecord
     /// <summary>Warnings for the operator, comma-separated (<c>photo-far-from-pin</c>).</summary>
     public string? Flags { get; set; }
 
+    /// <summary>
+    /// The reporter agreed to one message when the problem is fixed or closed (only with a contact). Cleared with
+    /// the contact.
+    /// </summary>
+    public bool NotifyReporter { get; set; }
+
+    /// <summary>Unix ms the reporter was told of the outcome (once only).</summary>
+    public long? ReporterNotifiedAt { get; set; }
+
+    /// <summary>Unix ms the contact was deleted by retention (the report stays, without it).</summary>
+    public long? ContactDeletedAt { get; set; }
+
+    /// <summary>Open311 <c>attribute[code]</c> answers as a JSON object of code to value (or values); null when none.</summary>
+    public string? Attributes { get; set; }
+
     public List<ReportPhoto> Photos { get; set; } = [];
 }
 
