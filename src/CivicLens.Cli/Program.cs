@@ -10,6 +10,7 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(AccuracyCommand.Create());
 root.Subcommands.Add(KeysCommand.Create());
 root.Subcommands.Add(DistrictCommand.Create());
+root.Subcommands.Add(HoldsCommand.Create());
 root.Subcommands.Add(RedactCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(NodeCommand.Create());

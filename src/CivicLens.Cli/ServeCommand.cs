@@ -55,6 +55,12 @@ internal static class ServeCommand
         var sealWindow = new Option<double>("--seal-hours") { Description = "Hours a sealed original is kept before it is destroyed", DefaultValueFactory = _ => 72 };
         var eventDays = new Option<int>("--event-retention-days") { Description = "Days events outside any case are kept", DefaultValueFactory = _ => 365 };
         var caseDays = new Option<int>("--case-retention-days") { Description = "Days closed cases (with their events) are kept", DefaultValueFactory = _ => 730 };
+        var retention = new Option<string[]>("--retention")
+        {
+            Description = "Another kind's retention, KIND=DAYS (repeatable): reports (after the case closed, 90), unlinked-reports (90), "
+                + "contacts (reports without a case, 30), contact-notice (7), audit (2192); see docs/privacy.md",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var verbose = CommonOptions.Verbose();
         var webhooks = new Option<string[]>("--webhook")
         {
@@ -129,7 +135,7 @@ internal static class ServeCommand
         var serve = new Command("serve", "Run the operations server and the registry's enabled cameras")
         {
             provider, detectorPath, config, data, urls, certificate, certificatePassword, publicUrl, postgres, adminPassword, models, fps, noPipelines, verbose, webhooks, mqtt, mqttTopic,
-            smtp, smtpFrom, smtpSecurity, smtpUser, smtpCa, sealingKey, sealWindow, eventDays, caseDays, oidcAuthority, oidcClient, oidcSecretFile, oidcRoleMap, oidcRoleClaim, oidcAreaClaim, oidcScopes, tiles,
+            smtp, smtpFrom, smtpSecurity, smtpUser, smtpCa, sealingKey, sealWindow, eventDays, caseDays, retention, oidcAuthority, oidcClient, oidcSecretFile, oidcRoleMap, oidcRoleClaim, oidcAreaClaim, oidcScopes, tiles,
             trustedProxies, shared,
         };
         var cluster = new ClusterFlags();
@@ -162,6 +168,7 @@ internal static class ServeCommand
                     : null,
                 EventRetention = TimeSpan.FromDays(Math.Max(1, parse.GetValue(eventDays))),
                 ClosedCaseRetention = TimeSpan.FromDays(Math.Max(1, parse.GetValue(caseDays))),
+                Retention = CivicLens.Server.Retention.RetentionSettings.Parse(parse.GetValue(retention) ?? []),
                 Webhooks = Webhooks(parse.GetValue(webhooks) ?? []),
                 Mqtt = Mqtt(parse.GetValue(mqtt), parse.GetValue(mqttTopic)),
                 Smtp = Smtp(parse.GetValue(smtp), parse.GetValue(smtpFrom), parse.GetValue(smtpSecurity), parse.GetValue(smtpUser), Environment.GetEnvironmentVariable(SmtpPasswordVariable),

@@ -110,7 +110,13 @@ public sealed class AuthorizationMatrixTests
         Assert.DoesNotContain(cameras.GetProperty("items").EnumerateArray(), c => c.GetProperty("id").GetString() == "river-cam");
     }
 
-    private sealed record Fixtures(Guid EventIn, Guid EventOut, long CaseIn, long CaseOut);
+    private sealed record Fixtures(Guid EventIn, Guid EventOut, long CaseIn, long CaseOut)
+    {
+        /// <summary>Another camera's view of each event (site evidence).</summary>
+        public long ViewIn { get; init; }
+
+        public long ViewOut { get; init; }
+    }
 
     private static bool HasScopedObject(string pattern) =>
         pattern.StartsWith("/api/events/{", StringComparison.Ordinal) || pattern.StartsWith("/api/cases/{", StringComparison.Ordinal)
@@ -121,6 +127,7 @@ public sealed class AuthorizationMatrixTests
         if (!pattern.Contains('{', StringComparison.Ordinal)) return inScope ? pattern : null;
         string Value(string name) => name switch
         {
+            "viewId" => (inScope ? f.ViewIn : f.ViewOut).ToString(System.Globalization.CultureInfo.InvariantCulture),
             _ when pattern.StartsWith("/api/events/", StringComparison.Ordinal) => (inScope ? f.EventIn : f.EventOut).ToString(),
             _ when pattern.StartsWith("/api/cases/", StringComparison.Ordinal) => (inScope ? f.CaseIn : f.CaseOut).ToString(System.Globalization.CultureInfo.InvariantCulture),
             _ when pattern.StartsWith("/api/cameras/", StringComparison.Ordinal) => inScope ? "vtest" : "river-cam",
@@ -195,6 +202,14 @@ public sealed class AuthorizationMatrixTests
             return (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
         }
 
-        return new Fixtures(eventIn, eventOut, await CaseFrom(caseIn), await CaseFrom(caseOut));
+        EventEvidence viewIn = new() { EventId = eventIn, CameraId = "river-cam", Snapshot = "river-cam-0000001-view.jpg", At = at.ToUnixTimeMilliseconds() };
+        EventEvidence viewOut = new() { EventId = eventOut, CameraId = "vtest", Snapshot = "vtest-0000001-view.jpg", At = at.ToUnixTimeMilliseconds() };
+        await using (var db = await dbs.CreateDbContextAsync())
+        {
+            db.EventEvidence.AddRange(viewIn, viewOut);
+            await db.SaveChangesAsync();
+        }
+
+        return new Fixtures(eventIn, eventOut, await CaseFrom(caseIn), await CaseFrom(caseOut)) { ViewIn = viewIn.Id, ViewOut = viewOut.Id };
     }
 }

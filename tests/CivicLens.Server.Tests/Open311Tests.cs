@@ -25,11 +25,14 @@ public sealed class Open311Tests
         return (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
     }
 
-    /// <summary>The GeoReport v2 specification's example request, field for field.</summary>
-    private static FormUrlEncodedContent SpecExample(string? apiKey, string serviceCode = "waste") => new(new List<KeyValuePair<string, string>>
-    {
+    /// <summary>
+    /// The GeoReport v2 specification's example request, field for field, in this district (its jurisdiction) and
+    /// answering the sample's waste attributes (the example's attribute[] array).
+    /// </summary>
+    private static FormUrlEncodedContent SpecExample(string? apiKey, string serviceCode = "waste") => new(
+    [
         new("api_key", apiKey ?? ""),
-        new("jurisdiction_id", "sample-district.example"),
+        new("jurisdiction_id", "sample-district"),
         new("service_code", serviceCode),
         new("lat", "53.8008"),
         new("long", "-1.5495"),
@@ -41,9 +44,8 @@ public sealed class Open311Tests
         new("last_name", "smith"),
         new("phone", "111111111"),
         new("description", "A large sofa has been left on the plaza."),
-        new("attribute[WHISPAWN]", "ANIMAL"),
-        new("attribute[WHISDORN][]", "DOG"),
-    });
+        .. serviceCode == "waste" ? new KeyValuePair<string, string>[] { new("attribute[kind]", "furniture"), new("attribute[items]", "1") } : [],
+    ]);
 
     [Fact]
     public async Task Services_ListTheConfiguredCategories_InJsonAndXml()
@@ -53,7 +55,8 @@ public sealed class Open311Tests
         var json = await anyone.GetFromJsonAsync<JsonElement>("/open311/v2/services.json");
         var waste = json.EnumerateArray().Single(s => s.GetProperty("service_code").GetString() == "waste");
         Assert.Equal("Dumped rubbish", waste.GetProperty("service_name").GetString());
-        Assert.False(waste.GetProperty("metadata").GetBoolean());
+        Assert.True(waste.GetProperty("metadata").GetBoolean());
+        Assert.False(json.EnumerateArray().Single(s => s.GetProperty("service_code").GetString() == "graffiti").GetProperty("metadata").GetBoolean());
         Assert.Equal("realtime", waste.GetProperty("type").GetString());
         Assert.Equal("Streets and cleanliness", waste.GetProperty("group").GetString());
 
@@ -64,7 +67,7 @@ public sealed class Open311Tests
         Assert.Contains(doc.Root.Elements("service"), s => s.Element("service_code")!.Value == "illegal-parking");
         Assert.Equal(json.GetArrayLength(), doc.Root.Elements("service").Count());
 
-        var definition = await anyone.GetFromJsonAsync<JsonElement>("/open311/v2/services/waste.json");
+        var definition = await anyone.GetFromJsonAsync<JsonElement>("/open311/v2/services/graffiti.json");
         Assert.Equal(0, definition.GetProperty("attributes").GetArrayLength());
         Assert.Equal(HttpStatusCode.NotFound, (await anyone.GetAsync("/open311/v2/services/nope.json")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await anyone.GetAsync("/open311/v2/services.csv")).StatusCode);
@@ -124,6 +127,7 @@ public sealed class Open311Tests
                 { new StringContent("53.8008"), "lat" },
                 { new StringContent("-1.5495"), "long" },
                 { new StringContent("waste"), "category" },
+                { new StringContent("bags"), "attribute[kind]" },
                 { new StringContent("53.8008"), "latitude" },
                 { new StringContent("-1.5495"), "longitude" },
             };
@@ -150,6 +154,26 @@ public sealed class Open311Tests
         Assert.Equal("photo", (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
         await using var db = await server.Service<IDbContextFactory<CivicLensDb>>().CreateDbContextAsync();
         Assert.Equal(0, await db.Reports.CountAsync());
+    }
+
+    [Fact]
+    public async Task PostRequest_MultipartRepeatedListAttribute_KeepsEveryValue()
+    {
+        await using var server = await TestServer.StartAsync();
+        var key = await Open311KeyAsync(server);
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent(key), "api_key" },
+            { new StringContent("illegal-parking"), "service_code" },
+            { new StringContent("53.8009"), "lat" },
+            { new StringContent("-1.5493"), "long" },
+            { new StringContent("fire-lane"), "attribute[blocking][]" },
+            { new StringContent("cycle-lane"), "attribute[blocking][]" },
+        };
+        var r = await server.Client().PostAsync("/open311/v2/requests.json", form);
+        Assert.Equal(HttpStatusCode.Created, r.StatusCode);
+        await using var db = await server.Service<IDbContextFactory<CivicLensDb>>().CreateDbContextAsync();
+        Assert.Equal("""{"blocking":["fire-lane","cycle-lane"]}""", (await db.Reports.SingleAsync()).Attributes);
     }
 
     [Fact]
@@ -259,6 +283,7 @@ public sealed class Open311Tests
             ["lat"] = "53.8008",
             ["long"] = "-1.5495",
             ["description"] = "Bags\u0001 by the\u0007 bench\uFFFF",
+            ["attribute[kind]"] = "bags",
             ["address_string"] = "Plaza\u001b[31m",
         });
         Assert.Equal(HttpStatusCode.Created, (await app.PostAsync("/open311/v2/requests.json", body)).StatusCode);

@@ -78,7 +78,10 @@ public sealed class TestServer : IAsyncDisposable
         // uploader does; the wait is long so a busy test machine does not send a body the server already refused.
         var handler = new SocketsHttpHandler
         {
-            CookieContainer = cookies, UseCookies = true, AllowAutoRedirect = false, Expect100ContinueTimeout = TimeSpan.FromSeconds(30),
+            CookieContainer = cookies,
+            UseCookies = true,
+            AllowAutoRedirect = false,
+            Expect100ContinueTimeout = TimeSpan.FromSeconds(30),
         };
         var client = new HttpClient(handler)
         {

@@ -133,8 +133,8 @@ public sealed class TransparencyTests
         Assert.StartsWith("https://cameras.city.example/civic/status/", answer.GetProperty("statusUrl").GetString(), StringComparison.Ordinal);
         using var discovery = new HttpRequestMessage(HttpMethod.Get, "/open311/v2/discovery.json");
         discovery.Headers.Host = "attacker.example";
-        var endpoints = await (await anonymous.SendAsync(discovery)).Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("https://cameras.city.example/civic/open311/v2/", endpoints[0].GetProperty("url").GetString());
+        var endpoints = (await (await anonymous.SendAsync(discovery)).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("endpoints");
+        Assert.Equal("https://cameras.city.example/civic/open311/v2", endpoints[0].GetProperty("url").GetString());
     }
 
     [Fact]

@@ -6,7 +6,9 @@ using CivicLens.Server.Cases;
 using CivicLens.Server.Hosting;
 using CivicLens.Server.Ingest;
 using CivicLens.Server.Live;
+using CivicLens.Storage;
 using CivicLens.Storage.Events;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CivicLens.Cluster.Hub;
@@ -14,10 +16,11 @@ namespace CivicLens.Cluster.Hub;
 /// <summary>
 /// A node's way into the hub (one grain per node, on a hub). Events are stored by their ids (a batch sent twice, or
 /// an overlap while a camera moved, stores each event once); redacted evidence is written before the events that
-/// name it, so an event is never served without its picture. Answers only once both are committed.
+/// name it, so an event is never served without its picture. Other cameras' views of events (evidence lines) are
+/// stored with them, each once, even before their event arrives from another node. Answers only once all are committed.
 /// </summary>
 [HubPlacement]
-internal sealed partial class HubIntakeGrain(EventStore store, LiveNotifier live, CaseVerifier verifier, ServerOptions options,
+internal sealed partial class HubIntakeGrain(EventStore store, IDbContextFactory<CivicLensDb> dbs, LiveNotifier live, CaseVerifier verifier, ServerOptions options,
     StoreHealth health, IServiceProvider services, ILogger<HubIntakeGrain> logger) : Grain, IHubIntakeGrain
 {
     private static readonly SearchValues<char> NameChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
@@ -41,7 +44,10 @@ internal sealed partial class HubIntakeGrain(EventStore store, LiveNotifier live
         }
 
         if (batch.Sealed.Count > 0) KeepSealed(batch);
-        var events = batch.Events.Select(EventJournal.ParseLine).ToList();
+        // Lines are events and other cameras' views of events (site evidence, whose files came in batch.Evidence).
+        var entries = batch.Events.Select(EventJournal.Parse).ToList();
+        var events = entries.Select(x => x.Event).OfType<CivicLens.Storage.Entities.EventRecord>().ToList();
+        var views = entries.Select(x => x.View).OfType<JournalView>().ToList();
         // A node whose clock is off (no NTP, a skewed VM) stamps its events wrongly; its measured offset puts them
         // right. Their ids come from the stream, not the clock, so they stay the same either way.
         var offset = (long)batch.ClockOffset.TotalMilliseconds;
@@ -54,7 +60,11 @@ internal sealed partial class HubIntakeGrain(EventStore store, LiveNotifier live
         {
             // Off the grain's own scheduler: a database that is slow or locked must not hold this activation's thread,
             // so the node's health calls (interleaved) still get through.
-            await Task.Run(() => store.IngestAsync(events, CancellationToken.None));
+            await Task.Run(async () =>
+            {
+                await store.IngestAsync(events, CancellationToken.None);
+                await EventViewStore.AddAsync(dbs, views, offset, CancellationToken.None);
+            });
             health.StoreReachable();
         }
         catch (Exception ex) when (StoreHealth.IsStoreFailure(ex))

@@ -128,18 +128,20 @@ public sealed partial class NodeUplink(NodeCameras cameras, IGrainFactory grains
         var (evidenceDir, sealedDir) = (cameras.EvidenceDirectory, cameras.SealedDirectory);
         if (evidenceDir is not null || sealedDir is not null)
         {
-            foreach (var e in lines.Select(EventJournal.ParseLine))
+            foreach (var e in lines.Select(EventJournal.Parse))
             {
                 // A snapshot the writer dropped (disk full) is not there: the event goes without it, as locally.
+                // Lines are events or other cameras' views of events (site evidence): both name a file.
                 if (evidenceDir is not null && e.Snapshot is { } snapshot) await TakeAsync(evidenceDir, snapshot, evidence);
-                if (sealedDir is not null) await TakeAsync(sealedDir, e.Id.ToString("N") + ".sealed", sealedFiles);
+                if (sealedDir is not null && e.Event is { } ev) await TakeAsync(sealedDir, ev.Id.ToString("N") + ".sealed", sealedFiles);
             }
         }
 
         async Task TakeAsync(string dir, string name, List<EvidenceFile> into)
         {
             var path = Path.Combine(dir, name);
-            if (!File.Exists(path)) return;
+            // One site view names one file for several events: it goes once.
+            if (!File.Exists(path) || files.Contains(path)) return;
             into.Add(new EvidenceFile(name, await File.ReadAllBytesAsync(path)));
             files.Add(path);
         }

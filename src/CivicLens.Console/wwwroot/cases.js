@@ -1,5 +1,7 @@
 // The cases board (by state, with the SLA timer) and one case: its history, linked events and field reports.
 import { registerPage, api, el, clear, live, ctx, formatTime, draft, toast, ApiError, route, departments } from './app.js';
+import { renderViews } from './views.js';
+import { heldBadge } from './holds.js';
 
 const COLUMNS = ['open', 'acknowledged', 'in_progress', 'fixed', 'closed'];
 const LABELS = { open: 'Open', acknowledged: 'Acknowledged', in_progress: 'In progress', fixed: 'Fixed', closed: 'Closed' };
@@ -88,7 +90,7 @@ async function renderCase(root, id) {
   const section = el('article', { class: 'case', id: 'case', dataset: { state: c.state, version: String(c.version) } });
   root.append(el('p', {}, el('a', { href: '#/cases' }, '← All cases')), section);
   section.append(
-    el('h1', {}, `Case ${c.id}: ${c.title}`),
+    el('h1', {}, `Case ${c.id}: ${c.title}`, ' ', heldBadge(c.holds, 'case-held')),
     el('dl', { class: 'facts' },
       el('dt', {}, 'State'), el('dd', { id: 'case-state' }, LABELS[c.state] || c.state),
       el('dt', {}, 'Department'), el('dd', {}, c.department),
@@ -136,14 +138,18 @@ async function renderCase(root, id) {
   section.append(el('h2', {}, `Linked events (${(c.events || []).length})`), el('ul', { class: 'linked', id: 'case-events' },
     (c.events || []).map((e) => el('li', {},
       e.hasSnapshot ? el('img', { src: `/api/events/${e.id}/snapshot`, alt: `Redacted snapshot of ${e.kind} at ${e.camera}`, loading: 'lazy' }) : null,
-      el('span', {}, `${formatTime(e.at)} · ${e.category} · ${e.kind} · ${e.camera}`)))));
+      el('span', {}, `${formatTime(e.at)} · ${e.category} · ${e.kind} · ${e.camera}`),
+      renderViews((c.views || []).filter((v) => v.event === e.id), `views-${e.id}`)))));
 
   // Field reports: their redacted photos (viewing one is audited), the source, and any flag for the operator.
   if (Array.isArray(c.reports)) {
     section.append(el('h2', {}, `Linked reports (${c.reports.length})`), el('ul', { class: 'linked', id: 'case-reports' },
       c.reports.map((r) => el('li', { dataset: { report: r.id } },
         (r.photos || []).map((p) => el('img', { src: `/api/reports/${r.id}/photos/${p.id}`, alt: `Redacted photo ${p.id} of report ${r.id}`, loading: 'lazy' })),
-        el('span', {}, [formatTime(r.submittedAt), `${r.source} report`, r.description, (r.flags || []).join(', ')].filter(Boolean).join(' · '))))));
+        el('span', {}, [formatTime(r.submittedAt), `${r.source} report`, r.description, (r.flags || []).join(', ')].filter(Boolean).join(' · ')),
+        // The category's questions as the reporter answered them (Open311 attribute[]), code: value(s).
+        r.attributes ? el('dl', { class: 'report-attributes' },
+          Object.entries(r.attributes).flatMap(([code, values]) => [el('dt', {}, code), el('dd', {}, values.join(', '))])) : null))));
   }
   const timer = setInterval(() => tickSla(section), 30000);
   document.body.dataset.ready = 'case';

@@ -1,5 +1,7 @@
 // The first screen: the district map (areas, sites, clustered cameras, open events and cases) and the live feed.
 import { registerPage, api, el, clear, live, ctx, navigate, formatTime, draft, toast, noteEventSeen, mapConfig, departments, ApiError, SEES_EVENTS } from './app.js';
+import { renderViews } from './views.js';
+import { heldBadge } from './holds.js';
 
 // Severity follows the category; it shows as the marker's outline weight (docs/console.md).
 const SEVERITY = { 'works-safety': 3, crowding: 3, 'illegal-parking': 2, 'public-space': 2, 'pedestrian-flow': 1, waste: 1 };
@@ -271,13 +273,18 @@ registerPage({
         actions.append(el('a', { href: `#/cases/${e.caseId}` }, `Open case ${e.caseId}`));
       }
       // How often this rule was dismissed (a rule that cries wolf needs tuning), and what the site's other cameras saw.
-      const [dismissals, nearby] = await Promise.all([
+      const [dismissals, nearby, full] = await Promise.all([
         api(`/api/events/dismissals?camera=${encodeURIComponent(e.camera)}`).catch(() => []),
         e.site
           ? api(`/api/events?site=${encodeURIComponent(e.site)}&from=${encodeURIComponent(new Date(Date.parse(e.at) - 120000).toISOString())}&to=${encodeURIComponent(new Date(Date.parse(e.at) + 120000).toISOString())}&limit=50`).catch(() => ({ items: [] }))
           : { items: [] },
+        api(`/api/events/${e.id}`).catch(() => ({ views: [] })),
       ]);
       if (selected !== e.id) return;
+      const held = heldBadge(full.holds, 'detail-held');
+      if (held) detail.querySelector('h2').after(held);
+      const views = renderViews(full.views, 'detail-views');
+      if (views) detail.append(el('h3', {}, 'The same moment from other cameras'), views);
       const rule = dismissals.find((r) => r.rule === e.rule);
       if (rule) detail.append(el('p', { class: 'small', id: 'rule-dismissals' }, `This rule: ${rule.dismissed} of ${rule.total} events dismissed as false positives.`));
       const others = nearby.items.filter((x) => x.camera !== e.camera && x.hasSnapshot);

@@ -5,3 +5,4 @@ import './cases.js';
 import './admin.js';
 import './cameras.js';
 import './nodes.js';
+import './holds.js';

@@ -246,7 +246,7 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
 
     /// <summary>
     /// Stores this camera's redacted view for events that happened at a site it also covers, and writes one
-    /// <c>evidence</c> line per event naming the file.
+    /// <c>evidence</c> line per event naming the file (and hands the views to the <see cref="EventSink"/>).
     /// </summary>
     public async ValueTask WriteSiteEvidenceAsync(IReadOnlyList<SiteEvidence.Pending> requests, FrameAnalysis analysis, CancellationToken cancellationToken)
     {
@@ -276,6 +276,12 @@ public sealed class AnalysisWriter : IPipelineObserver, IAsyncDisposable
             }
 
             await _output.FlushAsync(cancellationToken);
+            if (EventSink is not null)
+            {
+                var at = analysis.Frame.CapturedAt;
+                await EventSink.OnViewsAsync(requests.Select(r => new SiteView(r.EventId, r.Kind, analysis.Camera, r.FromCamera, analysis.Frame.StreamTime, at, name)).ToList(),
+                    cancellationToken);
+            }
         }
         finally
         {

@@ -39,6 +39,22 @@ public sealed record AnalysisSettings
     public bool LoopFileSources { get; init; } = true;
 
     public bool UseMotionGate { get; init; } = true;
+
+    /// <summary>
+    /// Where rules keep what must outlive a restart (a scene-change incident's clean reference); null: <c>rule-state/</c>
+    /// inside <see cref="SnapshotDirectory"/>, beside the evidence it belongs to (never served: only the folder's top
+    /// level is). Without either, nothing is kept and a restart forgets the references.
+    /// </summary>
+    public string? RuleStateDirectory { get; init; }
+
+    /// <summary>How long a kept reference may wait for its zone to clear: the events' retention.</summary>
+    public TimeSpan RuleStateRetention { get; init; } = Rules.Engine.RuleStateSettings.DefaultRetention;
+
+    /// <summary>The rule-state folder and retention the cameras' rules use; null keeps nothing.</summary>
+    public Rules.Engine.RuleStateSettings? RuleState =>
+        (RuleStateDirectory ?? (SnapshotDirectory is { } s ? Path.Combine(s, "rule-state") : null)) is { } directory
+            ? new Rules.Engine.RuleStateSettings(directory, RuleStateRetention)
+            : null;
 }
 
 /// <summary>

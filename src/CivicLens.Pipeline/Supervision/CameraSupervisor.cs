@@ -152,6 +152,8 @@ public sealed class CameraSupervisor : IRuleEventSink, IAsyncDisposable
         await _sink.OnEventsAsync(events, cancellationToken);
     }
 
+    ValueTask IRuleEventSink.OnViewsAsync(IReadOnlyList<SiteView> views, CancellationToken cancellationToken) => _sink.OnViewsAsync(views, cancellationToken);
+
     private void OnSourceHealth(SourceHealth health)
     {
         if (Find(health.SourceName) is { } w) w.SetSource(health.State, health.Reason);

@@ -197,7 +197,9 @@ public sealed partial class CameraWorker : IAsyncDisposable
 
         Publish();
         // Rules are built before any frame is decoded: a rule that no longer fits fails here, with its reason.
-        CameraRuleEngine Build() => new(_runtimes.GeometryOf(camera.Id).ApplyTo(Spec.Camera), _services.District, _services.Labels, _services.Signals);
+        // Rule state (scene-change references) outlives this run: the next run, or the next process, reads it back.
+        var state = _services.Settings.RuleState;
+        CameraRuleEngine Build() => new(_runtimes.GeometryOf(camera.Id).ApplyTo(Spec.Camera), _services.District, _services.Labels, _services.Signals, state);
         var engine = Build();
         var source = new FfmpegFrameSource(new FrameSourceOptions
         {

@@ -12,7 +12,9 @@ public sealed record PurgeResult(int Deleted, int Held, int Kept);
 /// <summary>
 /// Enforces the retention of redacted evidence snapshots in a folder: files older than the retention are deleted,
 /// unless a legal hold (a case reference and an expiry) names their event; a hold is the only override and ends on its
-/// own. Holds live in <c>legal-holds.json</c> beside the snapshots. Times come from the <see cref="TimeProvider"/>.
+/// own. The server keeps its holds in the store and passes what they keep (<see cref="HeldEvents"/>,
+/// <see cref="HeldSpans"/>); a standalone analysis reads <c>legal-holds.json</c> beside the snapshots (the server
+/// imports such a file once). Times come from the <see cref="TimeProvider"/>.
 /// </summary>
 public sealed class EvidenceRetention
 {
@@ -33,6 +35,12 @@ public sealed class EvidenceRetention
 
     /// <summary>Only files whose names start with this (one camera's evidence in a shared folder); null: every file.</summary>
     public string? FilePrefix { get; init; }
+
+    /// <summary>Events whose evidence is held (besides those the holds file names).</summary>
+    public IReadOnlyCollection<Guid> HeldEvents { get; init; } = [];
+
+    /// <summary>Time spans (of this camera: see <see cref="FilePrefix"/>) whose evidence files are all held, by the file's time.</summary>
+    public IReadOnlyList<(DateTimeOffset From, DateTimeOffset To)> HeldSpans { get; init; } = [];
 
     public IReadOnlyList<LegalHold> Holds()
     {
@@ -67,17 +75,18 @@ public sealed class EvidenceRetention
     {
         if (!Directory.Exists(_directory)) return new PurgeResult(0, 0, 0);
         var now = _time.GetUtcNow();
-        var held = Holds().Where(h => h.Expires > now).SelectMany(h => h.Events).Select(e => e.ToString("N")[..8]).ToHashSet(StringComparer.Ordinal);
+        var held = Holds().Where(h => h.Expires > now).SelectMany(h => h.Events).Concat(HeldEvents).Select(e => e.ToString("N")[..8]).ToHashSet(StringComparer.Ordinal);
         int deleted = 0, heldCount = 0, kept = 0;
         foreach (var file in Directory.EnumerateFiles(_directory, (FilePrefix ?? "") + "*.jpg"))
         {
-            if (now - new DateTimeOffset(File.GetLastWriteTimeUtc(file), TimeSpan.Zero) < _retention)
+            var written = new DateTimeOffset(File.GetLastWriteTimeUtc(file), TimeSpan.Zero);
+            if (now - written < _retention)
             {
                 kept++;
                 continue;
             }
 
-            if (EventPrefix(file) is { } prefix && held.Contains(prefix))
+            if ((EventPrefix(file) is { } prefix && held.Contains(prefix)) || HeldSpans.Any(s => written >= s.From && written <= s.To))
             {
                 heldCount++;
                 continue;

@@ -231,15 +231,18 @@ public sealed class SealedOriginalStore
         return new RevealedOriginal(grant.EventId, width, height, rgb, grant.ExpiresAt!.Value);
     }
 
-    /// <summary>Destroys every original older than the window (overwritten, then deleted); returns how many.</summary>
-    public int Purge()
+    /// <summary>
+    /// Destroys every original older than the window (overwritten, then deleted), except those of events a legal hold
+    /// keeps (<paramref name="held"/>); returns how many.
+    /// </summary>
+    public int Purge(Func<Guid, bool>? held = null)
     {
         var now = _time.GetUtcNow();
         var destroyed = 0;
         foreach (var path in System.IO.Directory.EnumerateFiles(_options.Directory, "*.sealed"))
         {
             if (!Guid.TryParseExact(Path.GetFileNameWithoutExtension(path), "N", out var eventId)) continue;
-            if (SealedAt(eventId) + _options.Window > now) continue;
+            if (SealedAt(eventId) + _options.Window > now || held?.Invoke(eventId) == true) continue;
             try
             {
                 // Overwrite first: a deleted file's blocks should not keep the ciphertext for a later key leak.

@@ -12,14 +12,9 @@ public static class CaseStates
     public const string Fixed = "fixed";
     public const string Closed = "closed";
 
-    public static readonly IReadOnlyDictionary<string, string[]> Transitions = new Dictionary<string, string[]>
-    {
-        [Open] = [Acknowledged, InProgress, Closed],
-        [Acknowledged] = [InProgress, Fixed, Closed],
-        [InProgress] = [Fixed, Closed],
-        [Fixed] = [Closed, InProgress],
-        [Closed] = [],
-    };
+    /// <summary>The allowed moves by their stored names (the rules are <see cref="Case.Moves"/>).</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> Transitions =
+        Case.Moves.ToDictionary(m => m.Key.Name(), m => m.Value.Select(s => s.Name()).ToArray(), StringComparer.Ordinal);
 
     /// <summary>What the public status page says of a state: plain words, nothing internal.</summary>
     public static string PublicWording(string state) => state switch

@@ -100,6 +100,9 @@ public sealed record CategoryConfig(string Id, string Name)
 
     /// <summary>When a camera covers the site, a fixed case waits for the camera to confirm the problem is gone.</summary>
     public bool VerifyWithCamera { get; init; } = true;
+
+    /// <summary>What a report of this category is asked beyond the description (Open311 service definition attributes).</summary>
+    public IReadOnlyList<District.Categories.AttributeDefinition> Attributes { get; init; } = [];
 }
 
 /// <summary>District-wide routing settings.</summary>

@@ -391,6 +391,7 @@ public static class ConfigLoader
                 DuplicateRadius = m.Number("duplicate_radius", 1, 10_000) ?? c.DuplicateRadius,
                 DuplicateWindow = m.Duration("duplicate_window", TimeSpan.FromMinutes(1), TimeSpan.FromDays(365)) ?? c.DuplicateWindow,
                 VerifyWithCamera = m.Bool("verify_with_camera") ?? true,
+                Attributes = CategoryAttributeReader.Read(m),
             };
             if (c.AcknowledgeWithin > c.FixWithin)
             {

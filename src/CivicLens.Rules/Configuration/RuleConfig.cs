@@ -197,5 +197,11 @@ public sealed record SceneChangeRuleConfig : RuleConfig
     /// <summary>Time to learn the empty scene before the rule reports anything.</summary>
     public TimeSpan Learn { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long the zone must look like the clean reference kept when the change started, with no tracked object over
+    /// it, before the change ends <c>cleared</c> (what confirms a fix). Stream time, counted only while it is seen.
+    /// </summary>
+    public TimeSpan ClearAfter { get; init; } = TimeSpan.FromSeconds(60);
+
     public override IReadOnlyList<string> DefaultClasses { get; } = [];
 }

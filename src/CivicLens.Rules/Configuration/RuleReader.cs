@@ -195,6 +195,7 @@ internal static class RuleReader
                     var fraction = (float?)m.Number("min_changed_fraction", 0.001, 1.0);
                     var pixel = m.Int("pixel_threshold", 4, 250);
                     var learn = m.Duration("learn", min: TimeSpan.FromSeconds(1), max: TimeSpan.FromHours(1));
+                    var clearAfter = m.Duration("clear_after", min: TimeSpan.FromSeconds(1), max: TimeSpan.FromHours(1));
                     if (zone is not null)
                     {
                         var d = new SceneChangeRuleConfig { Id = "", Zone = zone };
@@ -204,6 +205,7 @@ internal static class RuleReader
                             MinChangedFraction = fraction ?? d.MinChangedFraction,
                             PixelThreshold = pixel ?? d.PixelThreshold,
                             Learn = learn ?? d.Learn,
+                            ClearAfter = clearAfter ?? d.ClearAfter,
                         };
                     }
 

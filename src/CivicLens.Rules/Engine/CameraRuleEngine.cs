@@ -27,10 +27,11 @@ public sealed class CameraRuleEngine
     private Guid? _resolutionIncident;
     private string? _resolutionProblem;
 
-    public CameraRuleEngine(CameraConfig camera, CivicLensConfig config, ModelLabels labels, SignalBoard signals)
+    /// <param name="state">Where rules keep what must outlive this engine (scene-change references); null keeps nothing.</param>
+    public CameraRuleEngine(CameraConfig camera, CivicLensConfig config, ModelLabels labels, SignalBoard signals, RuleStateSettings? state = null)
     {
         ArgumentNullException.ThrowIfNull(camera);
-        _context = new CameraContext(camera, config, labels, signals);
+        _context = new CameraContext(camera, config, labels, signals, state);
         var errors = new List<ConfigError>();
         foreach (var rule in camera.Rules.Where(r => r.Enabled))
         {

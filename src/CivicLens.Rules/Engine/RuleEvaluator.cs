@@ -9,12 +9,13 @@ namespace CivicLens.Rules.Engine;
 /// <summary>What evaluators of one camera share: the camera's configuration, the model's labels, signals.</summary>
 public sealed class CameraContext
 {
-    public CameraContext(CameraConfig camera, CivicLensConfig config, ModelLabels labels, SignalBoard signals)
+    public CameraContext(CameraConfig camera, CivicLensConfig config, ModelLabels labels, SignalBoard signals, RuleStateSettings? state = null)
     {
         Camera = camera;
         Config = config;
         Labels = labels;
         Signals = signals;
+        State = state;
     }
 
     public CameraConfig Camera { get; }
@@ -24,6 +25,9 @@ public sealed class CameraContext
     public ModelLabels Labels { get; }
 
     public SignalBoard Signals { get; }
+
+    /// <summary>Where rules keep what must outlive them (see <see cref="RuleStateSettings"/>); null keeps nothing.</summary>
+    public RuleStateSettings? State { get; }
 
     /// <summary>How often the stream restarted (the stream clock starts over): keeps event ids of each run apart.</summary>
     public int Epoch { get; internal set; }

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using CivicLens.Domain.Geometry;
 using CivicLens.Rules.Configuration;
 using CivicLens.Rules.Engine;
@@ -20,9 +21,16 @@ namespace CivicLens.Rules.Evaluators;
 /// Global lighting (clouds, exposure) is taken out first: the median brightness ratio of the zone's background
 /// cells against the background scales every cell back. When changed cells dated at least
 /// <see cref="SceneChangeRuleConfig.After"/> ago cover more than <see cref="SceneChangeRuleConfig.MinChangedFraction"/>
-/// of the zone, <c>scene.change</c> starts (box around them); it ends, detail <c>cleared</c>, once the cells went
-/// back to the background. Two guards keep it quiet where it would be wrong: a changed blob whose outline shows
-/// in the learned background rather than in the current picture is a ghost (someone who stood still while the scene
+/// of the zone, <c>scene.change</c> starts (box around them). Its clean reference (the zone's learned background
+/// and the changed cells, see <see cref="CaptureIncident"/>) is kept with the incident, in the rule and in a small file
+/// under the camera's rule state (<see cref="RuleStateSettings"/>), so neither a relearn nor a restart of the stream or
+/// the process loses it. The change ends, detail <c>cleared</c>, only once the zone has been seen matching that
+/// reference for <see cref="SceneChangeRuleConfig.ClearAfter"/> with no track over it; that is what confirms a fix.
+/// The condition also ends when the stream ends or restarts, when the schedule closes and when the scene is learned
+/// afresh, each with its reason: none of them saw the zone clear, so the reference stays and is still compared, and a
+/// later <c>cleared</c> end names the same incident. A view that is not the reference's (lens covered, camera moved,
+/// lights out) never counts towards it. Two guards keep it quiet where it would be wrong: a changed blob whose outline
+/// shows in the learned background rather than in the current picture is a ghost (someone who stood still while the scene
 /// was learned, a car that drove off) and is learned into the background, never reported; a frame where most of the
 /// view differs at once (lens covered, camera moved) is not judged, and after <see cref="RelearnAfter"/> of that the
 /// scene is learned afresh. Nothing is allocated per frame on the steady path.
@@ -35,8 +43,11 @@ public sealed class SceneChangeRule : RuleEvaluator
     /// <summary>During learning, a value held this long is taken as background.</summary>
     private static readonly TimeSpan LearnStable = TimeSpan.FromSeconds(1.5);
 
-    /// <summary>The zone must look like the background this long before the condition ends.</summary>
-    private static readonly TimeSpan ClearAfter = TimeSpan.FromSeconds(2);
+    /// <summary>The detail of an end that saw the zone back to the incident's clean reference (the only one that confirms a fix).</summary>
+    public const string Cleared = "cleared";
+
+    /// <summary>At most this many kept references per rule; beyond, the oldest one whose condition already ended is dropped.</summary>
+    private const int MaxReferences = 16;
 
     /// <summary>A view disturbed as a whole this long is learned afresh (the camera now looks elsewhere).</summary>
     public static TimeSpan RelearnAfter { get; } = TimeSpan.FromSeconds(60);
@@ -78,7 +89,12 @@ public sealed class SceneChangeRule : RuleEvaluator
     private readonly bool[] _use;
     private readonly int[] _component;
     private readonly int[] _members;
+    private readonly bool[] _covered;
     private readonly string? _outside;
+    private readonly ZoneSnapshotComparer _comparer;
+    private readonly IncidentReferenceStore? _store;
+    private readonly List<Watch> _watches = [];
+    private bool _loaded;
     private TimeSpan? _learnStart;
     private TimeSpan _last;
     private float _lighting = 1f;
@@ -86,8 +102,25 @@ public sealed class SceneChangeRule : RuleEvaluator
     private TimeSpan _incidentSince;
     private BoxF _incidentBox;
     private float _incidentConfidence;
-    private TimeSpan? _clearSince;
     private TimeSpan? _disturbedSince;
+
+    /// <summary>An incident's clean reference, compared frame by frame until its zone is seen clear.</summary>
+    private sealed class Watch(IncidentReference reference)
+    {
+        public IncidentReference Reference { get; } = reference;
+
+        /// <summary>Stream time the zone has been seen matching the reference, uncovered, since it last did not.</summary>
+        public TimeSpan Matched { get; set; }
+
+        /// <summary>Wall time the current match began (the end's duration runs from the change's start to it).</summary>
+        public DateTimeOffset? MatchSince { get; set; }
+
+        public void Reset()
+        {
+            Matched = TimeSpan.Zero;
+            MatchSince = null;
+        }
+    }
 
     public SceneChangeRule(SceneChangeRuleConfig rule, CameraContext context) : base(rule, context)
     {
@@ -116,6 +149,12 @@ public sealed class SceneChangeRule : RuleEvaluator
         _use = new bool[n];
         _component = new int[n];
         _members = new int[n];
+        _covered = new bool[n];
+        _comparer = CreateComparer();
+        if (context.State is { } state)
+        {
+            _store = new IncidentReferenceStore(state, context.Camera.Id, rule.Id, context.Zone(rule.Zone).Polygon, context.Camera.Width, context.Camera.Height);
+        }
     }
 
     public override string? Degraded => _outside;
@@ -129,14 +168,21 @@ public sealed class SceneChangeRule : RuleEvaluator
     /// <summary>Diagnostics: shares of the cells in view, and of the background's edge cells, that differed in the last frame.</summary>
     internal (float Cells, float Edges) LastDisturbance { get; private set; }
 
+    /// <summary>Diagnostics: the last frame's comparison with the newest kept reference, and how long it has matched.</summary>
+    internal (ZoneComparison Comparison, TimeSpan Matched) LastReferenceCheck { get; private set; }
+
     /// <summary>True while a <c>scene.change</c> condition is open.</summary>
     public bool Open => _incident is not null;
+
+    /// <summary>Incidents whose clean reference is kept until their zone is seen clear (open or already ended).</summary>
+    public IReadOnlyList<Guid> KeptReferences => _watches.ConvertAll(w => w.Reference.Incident);
 
     public override void Evaluate(RuleFrame frame, List<RuleEvent> output)
     {
         if (frame.Frame is not { } image || _grid.InsideCount == 0) return;
         var now = frame.StreamTime;
         _grid.Sample(image, _grey);
+        if (!_loaded) LoadReferences(frame.At);
         if (_learnStart is null) StartLearning(now);
         var dt = (float)Math.Clamp((now - _last).TotalSeconds, 0, 2);
         _last = now;
@@ -149,6 +195,9 @@ public sealed class SceneChangeRule : RuleEvaluator
         UpdateLighting();
         var disturbed = Normalise();
         var learning = now - _learnStart!.Value < _rule.Learn;
+        // Kept references are compared whatever the rule's own state (learning afresh, or its background learned in a
+        // view that has since come back): each carries its own clean picture and judges the view against it.
+        if (_watches.Count > 0) CheckReferences(frame, dt, output);
         if (!learning && Disturbed(now, disturbed))
         {
             if (now - _disturbedSince!.Value >= RelearnAfter)
@@ -196,6 +245,8 @@ public sealed class SceneChangeRule : RuleEvaluator
 
     private void StartLearning(TimeSpan now)
     {
+        // What was seen before a relearn, a restart or a schedule's pause never carries over into a confirmation.
+        foreach (var w in _watches) w.Reset();
         _learnStart = now;
         _disturbedSince = null;
         _last = now;
@@ -417,7 +468,7 @@ public sealed class SceneChangeRule : RuleEvaluator
         var now = frame.StreamTime;
         var afterTicks = _rule.After.Ticks;
         var cols = _grid.Cols;
-        int changed = 0, lasting = 0;
+        var lasting = 0;
         int c0 = int.MaxValue, r0 = int.MaxValue, c1 = -1, r1 = -1;
         var oldest = now.Ticks;
         var excess = 0f;
@@ -431,7 +482,6 @@ public sealed class SceneChangeRule : RuleEvaluator
                 if (!inside[i] || changedSince[i] == None) continue;
                 // A lone cell is noise: a change needs changed neighbours (two of eight).
                 if (ChangedNeighbours(c, r) < 2) continue;
-                changed++;
                 if (now.Ticks - changedSince[i] < afterTicks) continue;
                 lasting++;
                 oldest = Math.Min(oldest, changedSince[i]);
@@ -455,7 +505,7 @@ public sealed class SceneChangeRule : RuleEvaluator
                 _incidentSince = TimeSpan.FromTicks(oldest);
                 _incidentBox = _grid.CellsToBox(c0, r0, c1, r1);
                 _incidentConfidence = Math.Clamp(0.5f + 0.5f * excess / lasting, 0f, 1f);
-                _clearSince = null;
+                Keep(new IncidentReference(id, frame.At - (now - _incidentSince), _incidentBox, _incidentConfidence, CaptureIncident()!));
                 output.Add(NewEvent("scene.change", EventPhase.Start, id, frame, zone: _rule.Zone) with
                 {
                     IncidentId = id,
@@ -465,18 +515,145 @@ public sealed class SceneChangeRule : RuleEvaluator
                     Detail = $"{ChangedFraction * 100:0.#}% of the zone changed",
                 });
             }
-
-            return;
         }
 
-        if (changed > needed * 0.5f)
+        // An open condition ends cleared only through its kept reference (see CheckReferences).
+    }
+
+    /// <summary>
+    /// Compares the zone with every kept reference. A reference seen matching (the problem's cells back to their clean
+    /// picture) with no track over any of them counts the frame's time; one still showing the problem, or a view that
+    /// is not the reference's (lens covered, camera moved, lights out: <see cref="ZoneVerdict.ViewChanged"/>), starts the
+    /// count again; one partly hidden or mixed holds it. After
+    /// <see cref="SceneChangeRuleConfig.ClearAfter"/> the incident ends <see cref="Cleared"/>.
+    /// </summary>
+    private void CheckReferences(RuleFrame frame, float dt, List<RuleEvent> output)
+    {
+        // Every live track covers what it stands on here, whatever classes explain a change.
+        Array.Clear(_covered);
+        _grid.MarkTracks(frame.Alive, null, TrackMargin, _covered);
+        _grid.MarkTracks(frame.Tracks, null, TrackMargin, _covered);
+        var retention = _store?.Retention ?? RuleStateSettings.DefaultRetention;
+        for (var k = _watches.Count - 1; k >= 0; k--)
         {
-            _clearSince = null;
+            var w = _watches[k];
+            var incident = w.Reference.Incident;
+            if (incident != _incident && frame.At - w.Reference.Since > retention)
+            {
+                Forget(k);
+                continue;
+            }
+
+            var result = _comparer.Compare(w.Reference.Patch, _grey, _covered);
+            if (k == _watches.Count - 1) LastReferenceCheck = (result, w.Matched);
+            if (result.Verdict is ZoneVerdict.Present or ZoneVerdict.ViewChanged)
+            {
+                w.Reset();
+            }
+            else if (result.Verdict == ZoneVerdict.Gone && result.VisibleFraction >= 1f)
+            {
+                w.MatchSince ??= frame.At;
+                w.Matched += TimeSpan.FromSeconds(dt);
+                if (w.Matched >= _rule.ClearAfter) Confirm(frame, k, output);
+            }
+        }
+    }
+
+    /// <summary>The zone matched the incident's reference long enough: the incident ends cleared, its reference goes.</summary>
+    private void Confirm(RuleFrame frame, int k, List<RuleEvent> output)
+    {
+        var w = _watches[k];
+        var reference = w.Reference;
+        var open = reference.Incident == _incident;
+        // The open condition's end keeps its usual id; a later end of an incident already ended needs its own.
+        var id = open ? NewId(0, "end", frame.StreamTime) : NewId(Key(reference.Incident), Cleared, frame.StreamTime);
+        output.Add(NewEvent("scene.change", EventPhase.End, id, frame, zone: _rule.Zone) with
+        {
+            IncidentId = reference.Incident,
+            Box = reference.Box,
+            Confidence = reference.Confidence,
+            Duration = (w.MatchSince ?? frame.At) - reference.Since,
+            Detail = Cleared,
+        });
+        if (open) _incident = null;
+
+        // What is seen now is the scene without the problem: a background learned afresh with the problem in it
+        // (after a restart) takes it back, so the problem's leaving does not read as a new change.
+        if (Learned)
+        {
+            var region = reference.Patch.Region;
+            for (var i = 0; i < region.Length; i++)
+            {
+                if (!region[i] || _occluded[i]) continue;
+                _background[i] = _norm[i];
+                _candidate[i] = _norm[i];
+                _changedSince[i] = None;
+                _clearRun[i] = 0;
+            }
+        }
+
+        Forget(k);
+    }
+
+    /// <summary>Keeps a new incident's reference, in memory and on disk (a disk that fails keeps it in memory only).</summary>
+    private void Keep(IncidentReference reference)
+    {
+        if (_watches.Count >= MaxReferences)
+        {
+            var oldest = _watches.FindIndex(w => w.Reference.Incident != _incident);
+            if (oldest >= 0) Forget(oldest);
+        }
+
+        _watches.Add(new Watch(reference));
+        try
+        {
+            _store?.Save(reference);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Confirmation still works while this rule instance lives; a restart then cannot confirm this incident.
+        }
+    }
+
+    private void Forget(int k)
+    {
+        _store?.Delete(_watches[k].Reference.Incident);
+        _watches.RemoveAt(k);
+    }
+
+    /// <summary>References kept by an earlier instance of this rule (another process, a rebuilt engine): all ended.</summary>
+    private void LoadReferences(DateTimeOffset now)
+    {
+        _loaded = true;
+        if (_store is null) return;
+        List<IncidentReference> kept;
+        try
+        {
+            kept = _store.LoadAll(now);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
             return;
         }
 
-        _clearSince ??= now;
-        if (now - _clearSince.Value >= ClearAfter) End(frame, "cleared", _clearSince.Value, output);
+        foreach (var reference in kept)
+        {
+            if (reference.Patch.Cols != _grid.Cols || reference.Patch.Rows != _grid.Rows || _watches.Exists(w => w.Reference.Incident == reference.Incident))
+            {
+                continue;
+            }
+
+            _watches.Add(new Watch(reference));
+        }
+
+        while (_watches.Count > MaxReferences) Forget(0);
+    }
+
+    private static long Key(Guid incident)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        incident.TryWriteBytes(bytes);
+        return BinaryPrimitives.ReadInt64LittleEndian(bytes);
     }
 
     private int ChangedNeighbours(int c, int r)
@@ -512,13 +689,13 @@ public sealed class SceneChangeRule : RuleEvaluator
         }
 
         _incident = null;
-        _clearSince = null;
     }
 
     /// <summary>Ends the open condition and learns the scene afresh (the view may have changed meanwhile).</summary>
     private void Restart(RuleFrame frame, string detail, List<RuleEvent> output)
     {
         End(frame, detail, frame.StreamTime, output);
+        foreach (var w in _watches) w.Reset();
         _learnStart = null;
         Learned = false;
         ChangedFraction = 0;

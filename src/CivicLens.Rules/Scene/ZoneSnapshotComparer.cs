@@ -14,6 +14,12 @@ public enum ZoneVerdict
 
     /// <summary>Not enough of the problem can be seen (tracked objects in front of it), or the evidence is mixed.</summary>
     Uncertain,
+
+    /// <summary>
+    /// The view as a whole is not the one the patch was taken of (lens covered, camera moved, lights out): nothing
+    /// can be said about the problem, and certainly not that it has gone.
+    /// </summary>
+    ViewChanged,
 }
 
 /// <summary>The verdict and what it rests on: shares of the visible problem cells and of the problem in view.</summary>
@@ -33,6 +39,15 @@ public sealed class ZoneSnapshotComparer
 
     /// <summary>Less than this share of the problem in view: <see cref="ZoneVerdict.Uncertain"/>.</summary>
     private const float MinVisible = 0.5f;
+
+    /// <summary>Lighting darker than this share of the patch's (or brighter than its inverse): another view, not the scene.</summary>
+    private const float MinLighting = 0.3f;
+
+    /// <summary>More than this share of the zone around the problem (or of its outlines) differing: another view.</summary>
+    private const float ViewChangedAbove = 0.5f;
+
+    /// <summary>The outline test needs this many cells on the reference's edges.</summary>
+    private const int MinEdgeCells = 20;
 
     private readonly ZoneGrid _grid;
     private readonly int _threshold;
@@ -82,7 +97,8 @@ public sealed class ZoneSnapshotComparer
     /// <summary>
     /// Compares a frame with a captured patch. <paramref name="occluders"/> are the boxes of tracked objects now in
     /// view (configured pixels): what they hide cannot be judged, and when they hide most of the problem the answer
-    /// is <see cref="ZoneVerdict.Uncertain"/>.
+    /// is <see cref="ZoneVerdict.Uncertain"/>. A picture that is not of the patch's view (see
+    /// <see cref="ZoneVerdict.ViewChanged"/>) is never judged.
     /// </summary>
     public ZoneComparison Compare(ZonePatch reference, Frame current, IReadOnlyList<BoxF>? occluders = null)
     {
@@ -95,7 +111,29 @@ public sealed class ZoneSnapshotComparer
 
         _grid.Sample(current, _grey);
         MarkOccluders(occluders);
+        return CompareSampled(reference);
+    }
+
+    /// <summary>
+    /// <see cref="Compare(ZonePatch, Frame, IReadOnlyList{BoxF}?)"/> over cells already read by a grid of the same zone
+    /// (the scene-change rule's): no second pass over the frame, nothing allocated.
+    /// </summary>
+    internal ZoneComparison Compare(ZonePatch reference, ReadOnlySpan<float> grey, ReadOnlySpan<bool> occluded)
+    {
+        if (reference.Cols != _grid.Cols || reference.Rows != _grid.Rows || grey.Length != _grid.Length || occluded.Length != _grid.Length)
+        {
+            throw new ArgumentException("The patch or the cells belong to another zone or camera resolution.", nameof(reference));
+        }
+
+        grey.CopyTo(_grey);
+        occluded.CopyTo(_occluded);
+        return CompareSampled(reference);
+    }
+
+    private ZoneComparison CompareSampled(ZonePatch reference)
+    {
         var gain = EstimateGain(reference);
+        if (!SameView(reference, gain)) return new ZoneComparison(ZoneVerdict.ViewChanged, 0, 0, 0);
         var refGrey = reference.Grey;
         var clean = reference.Clean;
         var hasClean = reference.HasClean;
@@ -136,6 +174,43 @@ public sealed class ZoneSnapshotComparer
             // that left turns 40 % of the cells.
             : p >= 0.75f ? ZoneVerdict.Present : p <= 0.6f ? ZoneVerdict.Gone : ZoneVerdict.Uncertain;
         return new ZoneComparison(verdict, p, g, visibleFraction);
+    }
+
+    /// <summary>
+    /// True when the picture is still of the view the patch was taken of: lighting within 3x of the patch's, and
+    /// neither most of the zone around the problem nor most of its outlines (cells where the clean picture has a strong
+    /// edge) changed. A covered lens, a camera knocked aside or the lights going out fail it, so none of them can ever
+    /// pass for a problem gone.
+    /// </summary>
+    private bool SameView(ZonePatch reference, float gain)
+    {
+        if (gain < MinLighting || gain > 1f / MinLighting) return false;
+        var context = reference.HasClean ? reference.Clean : reference.Grey;
+        var inside = _grid.Inside;
+        var visible = reference.Visible;
+        var region = reference.Region;
+        var cols = _grid.Cols;
+        var n = _grid.Length;
+        int seen = 0, off = 0, edges = 0, edgesOff = 0;
+        for (var i = 0; i < n; i++)
+        {
+            if (!inside[i] || !visible[i] || _occluded[i]) continue;
+            var b = context[i];
+            var diff = MathF.Abs(IlluminationGain.Normalise(_grey[i], gain) - b);
+            if (!region[i])
+            {
+                seen++;
+                if (diff > _threshold) off++;
+            }
+
+            var edge = (i % cols + 1 < cols && inside[i + 1] && MathF.Abs(context[i + 1] - b) > _threshold)
+                || (i + cols < n && inside[i + cols] && MathF.Abs(context[i + cols] - b) > _threshold);
+            if (!edge) continue;
+            edges++;
+            if (diff > 0.5f * _threshold) edgesOff++;
+        }
+
+        return !(seen > 0 && off > ViewChangedAbove * seen) && !(edges >= MinEdgeCells && edgesOff > ViewChangedAbove * edges);
     }
 
     /// <summary>Lighting between the patch and now, judged on the zone's cells outside the problem (all cells when too few).</summary>

@@ -56,6 +56,9 @@ public static class Policies
     /// <summary>The operational metrics (<c>/metrics</c>): counts and latencies, no event data.</summary>
     public const string ReadMetrics = "read-metrics";
 
+    /// <summary>Legal holds: place, extend, release (investigators for their matters, admins for the city).</summary>
+    public const string ManageHolds = "manage-holds";
+
     public static readonly IReadOnlyDictionary<string, string[]> Matrix = new Dictionary<string, string[]>
     {
         [ReadEvents] = [Roles.Viewer, Roles.Operator, Roles.Investigator],
@@ -68,5 +71,6 @@ public static class Policies
         [Ingest] = [Roles.Node],
         [SubmitReports] = [Roles.Viewer, Roles.Operator, Roles.Investigator, Roles.Admin],
         [ReadMetrics] = [Roles.Metrics, Roles.Admin],
+        [ManageHolds] = [Roles.Investigator, Roles.Admin],
     };
 }

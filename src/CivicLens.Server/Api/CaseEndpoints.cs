@@ -1,13 +1,14 @@
 using System.Security.Claims;
 using CivicLens.Reports.Cases;
-using CivicLens.Server.Accounts;
 using CivicLens.Reports.Routing;
 using CivicLens.Rules.Configuration;
+using CivicLens.Server.Accounts;
 using CivicLens.Server.Audit;
 using CivicLens.Server.Cases;
 using CivicLens.Server.Live;
 using CivicLens.Server.Security;
 using CivicLens.Storage;
+using CivicLens.Storage.Audit;
 using CivicLens.Storage.Entities;
 using CivicLens.Storage.Events;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -38,6 +39,12 @@ public sealed record CaseView(long Id, string Title, string Category, string Sta
     public long? MergedInto { get; init; }
 
     public IReadOnlyList<Reports.ReportView>? Reports { get; init; }
+
+    /// <summary>The legal holds in force on the case, its events or reports (detail only): "held".</summary>
+    public IReadOnlyList<Holds.HoldBadge>? Holds { get; init; }
+
+    /// <summary>Other cameras' views of the case's events (see <see cref="EventViews"/>), each naming its event.</summary>
+    public IReadOnlyList<EventView>? Views { get; init; }
 }
 
 public sealed record CaseFromEvent(string? Title, string? Department);
@@ -49,9 +56,6 @@ public sealed record CaseAssignment(string? UserName, int Version);
 /// <summary>Cases: open from an event, move through their states, assign; every change lands in the case history and the audit log.</summary>
 public static class CaseEndpoints
 {
-    /// <summary>The allowed moves; a fixed case may be reopened, a closed one is final.</summary>
-    public static IReadOnlyDictionary<string, string[]> Transitions => CaseStates.Transitions;
-
     public static void MapCases(this IEndpointRouteBuilder app)
     {
         var g = app.MapGroup("/api/cases").WithTags("cases");
@@ -110,7 +114,7 @@ public static class CaseEndpoints
     }
 
     private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> GetAsync(long id, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs, Auditor audit,
-        TimeProvider time, CancellationToken ct)
+        TimeProvider time, Hosting.ServerOptions options, CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
         await using var db = await dbs.CreateDbContextAsync(ct);
@@ -123,12 +127,16 @@ public static class CaseEndpoints
         return TypedResults.Ok(View(c, c.AssigneeId is { } a ? names.GetValueOrDefault(a) : null, time.GetUtcNow(),
             c.History.OrderBy(h => h.At).ThenBy(h => h.Id).Select(h => new CaseChangeView(DateTimeOffset.FromUnixTimeMilliseconds(h.At), h.Actor, h.Change)).ToList(),
             events.Select(EventMessage.From).ToList()) with
-        { Reports = reports.Select(Reports.ReportView.From).ToList() });
+        {
+            Reports = reports.Select(Reports.ReportView.From).ToList(),
+            Views = await EventViews.ForEventsAsync(db, events.ConvertAll(e => e.Id), options.SnapshotDirectory, ct),
+            Holds = await Holds.LegalHoldService.OnCaseAsync(db, id, time.GetUtcNow(), ct),
+        });
     }
 
     /// <summary>Turns an event into a case, routed by the same category x area rules as field reports (or to the department the operator names).</summary>
     private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> OpenFromEventAsync(Guid id, CaseFromEvent body, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs,
-        Auditor audit, LiveNotifier live, TimeProvider time, CaseDesk desk, CivicLensConfig config, CancellationToken ct)
+        AuditLog audit, LiveNotifier live, TimeProvider time, CaseDesk desk, CivicLensConfig config, CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
         await using var db = await dbs.CreateDbContextAsync(ct);
@@ -165,99 +173,48 @@ public static class CaseEndpoints
         e.CaseId = c.Id;
         e.State = "cased";
         await desk.SuggestDuplicatesAsync(db, c, ct);
-        desk.Notify(db, c, "case.opened", now, route.Reason);
+        desk.Notify(db, c, NoticeKinds.Opened, now, route.Reason);
         await db.SaveChangesAsync(ct);
+        // In the case's own transaction: no case without its audit record.
+        var audited = await audit.AppendInAsync(db, new AuditEntry(user.Name, "case.open", "ok", "case:" + c.Id, $"from event {e.Id}"), ct);
         await tx.CommitAsync(ct);
-        await audit.RecordAsync("case.open", "ok", "case:" + c.Id, $"from event {e.Id}");
+        audit.Anchor(audited);
         var view = View(c, null, now);
         await live.CaseAsync(c.AreaId, view);
         return TypedResults.Ok(view);
     }
 
-    private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> TransitionAsync(long id, CaseTransition body, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs,
-        Auditor audit, LiveNotifier live, TimeProvider time, CaseVerifier verifier, CancellationToken ct)
+    private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> TransitionAsync(long id, CaseTransition body, ClaimsPrincipal p, CaseService cases,
+        IDbContextFactory<CivicLensDb> dbs, TimeProvider time, CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        var c = await db.Cases.InScope(user).FirstOrDefaultAsync(x => x.Id == id, ct);
-        if (c is null) return ApiProblems.NotFound("case");
-        if (!Transitions.TryGetValue(body.State ?? "", out _)) return ApiProblems.BadRequest($"unknown state '{body.State}' (states: {string.Join(", ", Transitions.Keys)})");
-        if (c.Version != body.Version) return ApiProblems.Conflict($"the case changed meanwhile (version {c.Version}); reload it");
-        if (!Transitions[c.State].Contains(body.State)) return ApiProblems.Conflict($"a case cannot go from {c.State} to {body.State}");
-        if ((body.Note?.Length ?? 0) > 2000) return ApiProblems.BadRequest("note is at most 2000 characters");
-        if (body.State == CaseStates.Closed && c.Verification == CaseVerifier.Awaiting && string.IsNullOrWhiteSpace(body.Note))
-        {
-            return ApiProblems.Conflict($"camera {c.VerifyCameraId} has not yet confirmed the problem is gone; wait for it, or close with a note saying why not");
-        }
-
-        var now = time.GetUtcNow();
-        var ms = now.ToUnixTimeMilliseconds();
-        var from = c.State;
-        c.State = body.State!;
-        c.Version++;
-        c.ClosedAt = body.State == CaseStates.Closed ? ms : null;
-        if (from == CaseStates.Open && c.AcknowledgedAt is null) c.AcknowledgedAt = ms;
-        if (body.State == CaseStates.Fixed) c.FixedAt = ms;
-        if (from == CaseStates.Fixed && body.State == CaseStates.InProgress) c.Verification = null;
-        db.CaseChanges.Add(new CaseChange { CaseId = c.Id, At = ms, Actor = user.Name, Change = $"{from} -> {body.State}" + (string.IsNullOrWhiteSpace(body.Note) ? "" : ": " + body.Note.Trim()) });
-        var linked = body.State == CaseStates.Fixed ? await db.Events.Where(e => e.CaseId == c.Id).Select(e => e.CameraId).Distinct().ToListAsync(ct) : [];
-        if (body.State == CaseStates.Fixed && await verifier.CameraAsync(c, linked, ct) is { } watch)
-        {
-            c.Verification = CaseVerifier.Awaiting;
-            c.VerifyCameraId = watch.Camera;
-            c.VerifyZone = watch.Zone;
-            db.CaseChanges.Add(new CaseChange { CaseId = c.Id, At = ms, Actor = "system", Change = $"waiting for camera {watch.Camera} to see zone {watch.Zone} clear" });
-        }
-
-        if (body.State == CaseStates.Closed && c.Verification == CaseVerifier.Awaiting)
-        {
-            c.Verification = null;
-            db.CaseChanges.Add(new CaseChange { CaseId = c.Id, At = ms, Actor = user.Name, Change = "closed without camera confirmation" });
-        }
-
-        var result = await CommitAsync(db, c, "case.transition", $"{from} -> {body.State}", audit, live, now, ct);
-        if (result.Result is Ok<CaseView>) await verifier.CheckNowAsync(c, ct);
-        return result;
+        return await AnswerAsync(await cases.TransitionAsync(id, body.State, body.Version, body.Note, user.Name, user.Areas, ct), dbs, time, ct);
     }
 
-    /// <summary>Saves a case change (refused if someone else saved first), audits it and tells the live feed.</summary>
-    private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> CommitAsync(CivicLensDb db, CaseRecord c, string action, string detail, Auditor audit,
-        LiveNotifier live, DateTimeOffset now, CancellationToken ct)
+    /// <summary>A command's answer: the case as it is now, or the problem.</summary>
+    internal static async Task<Results<Ok<CaseView>, ProblemHttpResult>> AnswerAsync(CaseCommandResult result, IDbContextFactory<CivicLensDb> dbs, TimeProvider time,
+        CancellationToken ct)
     {
-        try
+        if (result.Case is not { } c || result.Problem is not null)
         {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            return ApiProblems.Conflict("the case changed meanwhile; reload it");
+            return result.Status switch
+            {
+                StatusCodes.Status404NotFound => ApiProblems.NotFound(result.Problem ?? "case"),
+                StatusCodes.Status409Conflict => ApiProblems.Conflict(result.Problem ?? "conflict"),
+                _ => ApiProblems.BadRequest(result.Problem ?? "bad request"),
+            };
         }
 
-        await audit.RecordAsync(action, "ok", "case:" + c.Id, detail);
+        await using var db = await dbs.CreateDbContextAsync(ct);
         var names = await AssigneesAsync(db, [c], ct);
-        var view = View(c, c.AssigneeId is { } a ? names.GetValueOrDefault(a) : null, now);
-        await live.CaseAsync(c.AreaId, view);
-        return TypedResults.Ok(view);
+        return TypedResults.Ok(View(c, c.AssigneeId is { } a ? names.GetValueOrDefault(a) : null, time.GetUtcNow()));
     }
 
-    private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> AssignAsync(long id, CaseAssignment body, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs,
-        Auditor audit, LiveNotifier live, TimeProvider time, CancellationToken ct)
+    private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> AssignAsync(long id, CaseAssignment body, ClaimsPrincipal p, CaseService cases,
+        IDbContextFactory<CivicLensDb> dbs, TimeProvider time, CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        var c = await db.Cases.InScope(user).FirstOrDefaultAsync(x => x.Id == id, ct);
-        if (c is null) return ApiProblems.NotFound("case");
-        if (c.Version != body.Version) return ApiProblems.Conflict($"the case changed meanwhile (version {c.Version}); reload it");
-        User? assignee = null;
-        if (body.UserName is not null)
-        {
-            assignee = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.UserName == body.UserName && !u.Disabled, ct);
-            if (assignee is null || assignee.Role != Roles.Operator) return ApiProblems.BadRequest($"'{body.UserName}' is not an active operator");
-        }
-
-        c.AssigneeId = assignee?.Id;
-        c.Version++;
-        db.CaseChanges.Add(new CaseChange { CaseId = c.Id, At = time.GetUtcNow().ToUnixTimeMilliseconds(), Actor = user.Name, Change = assignee is null ? "unassigned" : $"assigned to {assignee.UserName}" });
-        return await CommitAsync(db, c, "case.assign", assignee?.UserName ?? "nobody", audit, live, time.GetUtcNow(), ct);
+        return await AnswerAsync(await cases.AssignAsync(id, body.UserName, body.Version, user.Name, user.Areas, ct), dbs, time, ct);
     }
 }
+

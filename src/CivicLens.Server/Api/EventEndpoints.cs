@@ -16,7 +16,7 @@ namespace CivicLens.Server.Api;
 /// <summary>Filters of the event list; times are ISO 8601.</summary>
 public sealed record EventQuery(DateTimeOffset? From, DateTimeOffset? To, string? Kind, string? Category, string? Camera, string? Site, string? Area, string? State, int? Limit, string? Cursor);
 
-/// <summary>Events: list with filters and paging, one event, its redacted snapshot, and the operator's triage.</summary>
+/// <summary>Events: list with filters and paging, one event with other cameras' views, its redacted snapshot and views, and the operator's triage.</summary>
 public static class EventEndpoints
 {
     public static void MapEvents(this IEndpointRouteBuilder app)
@@ -25,6 +25,8 @@ public static class EventEndpoints
         events.MapGet("/", ListAsync).RequireAuthorization(Policies.ReadEvents).ProducesProblem(StatusCodes.Status400BadRequest);
         events.MapGet("/{id:guid}", GetAsync).RequireAuthorization(Policies.ReadEvents);
         events.MapGet("/{id:guid}/snapshot", SnapshotAsync).RequireAuthorization(Policies.ReadEvents)
+            .Produces(StatusCodes.Status200OK, contentType: "image/jpeg").ProducesProblem(StatusCodes.Status404NotFound);
+        events.MapGet("/{id:guid}/views/{viewId:long}", ViewAsync).RequireAuthorization(Policies.ReadEvents)
             .Produces(StatusCodes.Status200OK, contentType: "image/jpeg").ProducesProblem(StatusCodes.Status404NotFound);
         events.MapPost("/{id:guid}/acknowledge", (Guid id, HttpContext ctx, IDbContextFactory<CivicLensDb> dbs, Auditor audit, LiveNotifier live, CancellationToken ct) =>
             SetStateAsync(id, "acknowledged", ctx, dbs, audit, live, ct)).RequireAuthorization(Policies.WorkCases);
@@ -59,7 +61,8 @@ public static class EventEndpoints
         return TypedResults.Ok(new Page<EventMessage>(rows.Select(EventMessage.From).ToList(), next));
     }
 
-    private static async Task<Results<Ok<EventMessage>, ProblemHttpResult>> GetAsync(Guid id, ClaimsPrincipal principal, IDbContextFactory<CivicLensDb> dbs, Auditor audit, CancellationToken ct)
+    private static async Task<Results<Ok<EventDetail>, ProblemHttpResult>> GetAsync(Guid id, ClaimsPrincipal principal, IDbContextFactory<CivicLensDb> dbs,
+        ServerOptions options, Auditor audit, TimeProvider time, CancellationToken ct)
     {
         var user = CurrentUser.From(principal)!;
         await using var db = await dbs.CreateDbContextAsync(ct);
@@ -70,8 +73,9 @@ public static class EventEndpoints
             return ApiProblems.NotFound("event");
         }
 
+        var views = await EventViews.ForEventsAsync(db, [id], options.SnapshotDirectory, ct);
         await audit.RecordAsync("event.view", "ok", id.ToString());
-        return TypedResults.Ok(EventMessage.From(e));
+        return TypedResults.Ok(new EventDetail(EventMessage.From(e), views) { Holds = await Holds.LegalHoldService.OnEventAsync(db, e, time.GetUtcNow(), ct) });
     }
 
     private static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> SnapshotAsync(Guid id, ClaimsPrincipal principal, IDbContextFactory<CivicLensDb> dbs,
@@ -89,6 +93,36 @@ public static class EventEndpoints
         }
 
         await audit.RecordAsync("snapshot.view", "ok", id.ToString());
+        return TypedResults.PhysicalFile(path, "image/jpeg");
+    }
+
+    /// <summary>
+    /// Another camera's redacted view of the event: to whoever may see the event's own snapshot, audited the same way
+    /// (target <c>{event}/views/{view}</c>). A view whose file its camera's retention removed answers 404, saying so.
+    /// </summary>
+    private static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> ViewAsync(Guid id, long viewId, ClaimsPrincipal principal,
+        IDbContextFactory<CivicLensDb> dbs, ServerOptions options, Auditor audit, CancellationToken ct)
+    {
+        var user = CurrentUser.From(principal)!;
+        var target = $"{id}/views/{viewId}";
+        await using var db = await dbs.CreateDbContextAsync(ct);
+        var visible = await db.Events.AsNoTracking().InScope(user).AnyAsync(x => x.Id == id, ct);
+        var snapshot = visible ? await db.EventEvidence.AsNoTracking().Where(v => v.Id == viewId && v.EventId == id).Select(v => v.Snapshot).FirstOrDefaultAsync(ct) : null;
+        var path = snapshot is null ? null : EventViews.PathOf(options.SnapshotDirectory, snapshot);
+        if (path is null)
+        {
+            await audit.RecordAsync("snapshot.view", "not-found", target);
+            return ApiProblems.NotFound("view of this event");
+        }
+
+        if (!File.Exists(path))
+        {
+            await audit.RecordAsync("snapshot.view", "not-found", target, "file past its camera's retention");
+            return TypedResults.Problem(title: "Not found", detail: "This view is no longer kept: its camera's snapshot retention removed the file.",
+                statusCode: StatusCodes.Status404NotFound);
+        }
+
+        await audit.RecordAsync("snapshot.view", "ok", target);
         return TypedResults.PhysicalFile(path, "image/jpeg");
     }
 

@@ -47,6 +47,8 @@ public sealed partial class CameraHost(ServerOptions options, CameraCatalog cata
                 SealedOriginals = options.SealedOriginals,
                 SampleFps = options.SampleFps,
                 LoopFileSources = options.LoopFileSources,
+                // A scene-change incident's kept reference lives no longer than the events it belongs to.
+                RuleStateRetention = options.EventRetention,
             }, catalog.District, journal, runtimes, SupervisorOptions, loggers, time, states.Report);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -126,6 +126,42 @@ public sealed class CaseDesk
         return n;
     }
 
+    /// <summary>
+    /// Queues the one message owed to each reporter of the case who agreed to it (with a contact not deleted) and
+    /// marks them told, in the caller's transaction: told once, whatever happens to the case afterwards. The row
+    /// carries the category, the place and the outcome; the address stays sealed in the report until it is sent.
+    /// </summary>
+    public async Task<int> TellReportersAsync(CivicLensDb db, CaseRecord c, DateTimeOffset at, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(c);
+        var reports = await db.Reports.Where(r => r.CaseId == c.Id && r.NotifyReporter && r.ContactSealed != null && r.ContactDeletedAt == null && r.ReporterNotifiedAt == null)
+            .ToListAsync(ct);
+        var ms = at.ToUnixTimeMilliseconds();
+        foreach (var r in reports)
+        {
+            var update = new ReporterUpdate(ReporterUpdate.IdFor(r.Id), r.Id, c.Id, CategoryOrDefault(r.Category).Name, PlaceName(r.SiteId ?? c.SiteId, r.AreaId), c.State, at);
+            db.Outbox.Add(new OutboxMessage
+            {
+                Channel = ReporterEmailChannel.ChannelName,
+                EventId = update.Id,
+                Payload = JsonSerializer.Serialize(update, Json),
+                CreatedAt = ms,
+                NextAttemptAt = ms,
+            });
+            r.ReporterNotifiedAt = ms;
+        }
+
+        return reports.Count;
+    }
+
+    /// <summary>A place as people say it: the site's and the area's names ("North gate works, Campus").</summary>
+    public string PlaceName(string? site, string area)
+    {
+        var areaName = _config.Areas.FirstOrDefault(a => a.Id == area)?.Name ?? area;
+        return site is null ? areaName : $"{_config.Sites.FirstOrDefault(s => s.Id == site)?.Name ?? site}, {areaName}";
+    }
+
     private string? Link(string path) => _options.PublicUrl is { } u ? PublicAddress.Of(u) + path : path;
 
     /// <summary>Deterministic per case, kind, channel and moment: a replayed change queues the same id, which receivers deduplicate.</summary>

@@ -49,54 +49,11 @@ public static class CaseDeskEndpoints
     }
 
     /// <summary>Merges case <paramref name="id"/> into another: its reports and events move, it closes pointing at the other; reporters follow the survivor.</summary>
-    private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> MergeAsync(long id, CaseMerge body, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs,
-        Auditor audit, LiveNotifier live, TimeProvider time, CancellationToken ct)
+    private static async Task<Results<Ok<CaseView>, ProblemHttpResult>> MergeAsync(long id, CaseMerge body, ClaimsPrincipal p, CaseService cases,
+        IDbContextFactory<CivicLensDb> dbs, TimeProvider time, CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
-        if (body.Into == id) return ApiProblems.BadRequest("a case cannot be merged into itself");
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        var c = await db.Cases.InScope(user).FirstOrDefaultAsync(x => x.Id == id, ct);
-        var into = await db.Cases.InScope(user).FirstOrDefaultAsync(x => x.Id == body.Into, ct);
-        if (c is null) return ApiProblems.NotFound("case");
-        if (into is null) return ApiProblems.NotFound("case to merge into");
-        if (c.Version != body.Version) return ApiProblems.Conflict($"the case changed meanwhile (version {c.Version}); reload it");
-        if (c.State == CaseStates.Closed || into.State == CaseStates.Closed) return ApiProblems.Conflict("closed cases cannot be merged");
-        if (c.Category != into.Category) return ApiProblems.Conflict($"the cases are of different categories ({c.Category}, {into.Category})");
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var reports = await db.Reports.Where(r => r.CaseId == id).ToListAsync(ct);
-        foreach (var r in reports) r.CaseId = into.Id;
-        var events = await db.Events.Where(e => e.CaseId == id).ToListAsync(ct);
-        foreach (var e in events) e.CaseId = into.Id;
-        c.State = CaseStates.Closed;
-        c.ClosedAt = now;
-        c.MergedInto = into.Id;
-        c.Version++;
-        into.Version++;
-        db.CaseChanges.Add(new CaseChange { CaseId = c.Id, At = now, Actor = user.Name, Change = $"merged into case {into.Id}" });
-        db.CaseChanges.Add(new CaseChange { CaseId = into.Id, At = now, Actor = user.Name, Change = $"case {c.Id} merged in ({reports.Count} report(s), {events.Count} event(s))" });
-        foreach (var s in await db.CaseSuggestions.Where(s => (s.CaseId == id && s.TargetCaseId == into.Id) || (s.CaseId == into.Id && s.TargetCaseId == id)).ToListAsync(ct))
-        {
-            s.State = "merged";
-            s.DecidedBy = user.Name;
-        }
-
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            await tx.CommitAsync(ct);
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            return ApiProblems.Conflict("a case changed meanwhile; reload it");
-        }
-
-        await audit.RecordAsync("case.merge", "ok", "case:" + id, $"into case {into.Id}");
-        var at = DateTimeOffset.FromUnixTimeMilliseconds(now);
-        var view = CaseEndpoints.View(into, null, at);
-        await live.CaseAsync(c.AreaId, CaseEndpoints.View(c, null, at));
-        await live.CaseAsync(into.AreaId, view);
-        return TypedResults.Ok(view);
+        return await CaseEndpoints.AnswerAsync(await cases.MergeAsync(id, body.Into, body.Version, user.Name, user.Areas, ct), dbs, time, ct);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RejectAsync(long id, long suggestionId, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs,

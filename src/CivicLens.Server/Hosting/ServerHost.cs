@@ -259,6 +259,7 @@ public static class ServerHost
         s.AddSingleton<CameraGeometryService>();
         s.AddSingleton<LiveViewAudit>();
         s.AddHostedService<JournalDrain>();
+        s.AddSingleton<CivicLens.Server.Holds.LegalHoldService>();
         s.AddSingleton<RetentionService>();
         s.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
     }
@@ -319,6 +320,7 @@ public static class ServerHost
         app.MapReveal();
         app.MapReports(options.PhotoMaxBytes);
         app.MapCaseDesk();
+        CivicLens.Server.Holds.HoldEndpoints.MapHolds(app);
         app.MapOpen311(options.PhotoMaxBytes);
         app.MapMap();
         app.MapOperations();

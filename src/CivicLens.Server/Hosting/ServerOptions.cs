@@ -112,6 +112,9 @@ public sealed record ServerOptions
     /// <summary>Closed cases, with their events and history, are deleted this long after closing.</summary>
     public TimeSpan ClosedCaseRetention { get; init; } = TimeSpan.FromDays(730);
 
+    /// <summary>Reports, photos, reporters' contacts and the audit log: each kind's own retention (docs/privacy.md).</summary>
+    public Retention.RetentionSettings Retention { get; init; } = new();
+
     public IReadOnlyList<WebhookTarget> Webhooks { get; init; } = [];
 
     public MqttTarget? Mqtt { get; init; }

@@ -1,15 +1,18 @@
 using CivicLens.Server.Live;
+using CivicLens.Storage;
 using CivicLens.Storage.Events;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
 
 namespace CivicLens.Server.Ingest;
 
 /// <summary>
 /// Moves journalled events into the store in batches. When the database is gone it waits and retries with
-/// backoff (the journal keeps growing on disk); when it is back the backlog is caught up in order.
+/// backoff (the journal keeps growing on disk); when it is back the backlog is caught up in order. Other cameras'
+/// views of events are stored after the events of the same batch (<see cref="EventViewStore"/>).
 /// </summary>
-public sealed partial class JournalDrain(EventJournal journal, EventStore store, LiveNotifier live, StoreHealth health, CameraHealthUpdater cameras,
-    Cases.CaseVerifier verifier, ILogger<JournalDrain> logger)
+public sealed partial class JournalDrain(EventJournal journal, EventStore store, IDbContextFactory<CivicLensDb> dbs, LiveNotifier live, StoreHealth health,
+    CameraHealthUpdater cameras, Cases.CaseVerifier verifier, ILogger<JournalDrain> logger)
     : BackgroundService
 {
     public const int BatchSize = 1000;
@@ -19,8 +22,8 @@ public sealed partial class JournalDrain(EventJournal journal, EventStore store,
         var backoff = TimeSpan.FromMilliseconds(500);
         while (!stoppingToken.IsCancellationRequested)
         {
-            var (events, end) = journal.ReadPending(BatchSize);
-            if (events.Count == 0)
+            var (events, views, end) = journal.ReadPendingBatch(BatchSize);
+            if (events.Count == 0 && views.Count == 0)
             {
                 try
                 {
@@ -37,6 +40,7 @@ public sealed partial class JournalDrain(EventJournal journal, EventStore store,
             try
             {
                 await store.IngestAsync(events, stoppingToken);
+                await EventViewStore.AddAsync(dbs, views, 0, stoppingToken);
                 journal.Commit(end);
                 health.StoreReachable();
                 backoff = TimeSpan.FromMilliseconds(500);

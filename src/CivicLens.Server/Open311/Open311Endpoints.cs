@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using CivicLens.District.Categories;
 using CivicLens.Reports.Cases;
 using CivicLens.Reports.Open311;
 using CivicLens.Rules.Configuration;
@@ -15,12 +16,15 @@ namespace CivicLens.Server.Open311;
 
 /// <summary>
 /// Open311 GeoReport v2 (<c>/open311/v2/...</c>, JSON and XML) so existing 311 apps and dashboards can file and
-/// follow reports. Services are the configured categories; service requests are field reports.
+/// follow reports. Services are the configured categories, with their attributes as service definitions; service
+/// requests are field reports. One jurisdiction, the district's id: <c>jurisdiction_id</c> may be left out, and any
+/// other value is a 404 on every endpoint.
 /// Filing needs an <c>api_key</c> (an API key of scope <c>open311</c>) unless the city takes public reports.
 /// Reading is open, as the standard expects, but minimised for anonymous callers: no description, no photo,
 /// and the place rounded to about 100 m; a valid key sees the report as filed.
 /// Extensions: <c>page</c>/<c>page_size</c> paging, <c>media</c> photo upload in a multipart POST, <c>media_url</c>
 /// for key holders (the photo itself still needs a staff session).
+/// Not supported: a request placed by <c>address_string</c> or <c>address_id</c> alone (no geocoder yet: 400).
 /// </summary>
 public static class Open311Endpoints
 {
@@ -31,11 +35,16 @@ public static class Open311Endpoints
 
     /// <summary>The longest start_date..end_date window one query may ask for (the standard's default window).</summary>
     private static readonly TimeSpan MaxWindow = TimeSpan.FromDays(90);
-    private static readonly string[] Formats = ["application/json", "text/xml"];
+
+    /// <summary>When this server's GeoReport surface last changed (discovery's <c>changeset</c>).</summary>
+    private static readonly DateTimeOffset Changeset = new(2026, 12, 7, 0, 0, 0, TimeSpan.Zero);
+
+    public const string AddressOnly = "lat/long required: this server cannot place an address yet";
 
     public static void MapOpen311(this IEndpointRouteBuilder app, long photoBytes)
     {
         var g = app.MapGroup(Root).WithTags("open311").AllowAnonymous().ExcludeFromDescription();
+        g.AddEndpointFilter(JurisdictionFilterAsync);
         g.MapGet("/discovery.{format}", Discovery);
         g.MapGet("/services.{format}", Services);
         g.MapGet("/services/{code}.{format}", ServiceDefinition);
@@ -52,21 +61,39 @@ public static class Open311Endpoints
     private static IResult Error(string format, int status, string description) =>
         Doc(GeoReport.IsFormat(format) ? format : GeoReport.Json, GeoReport.Error(GeoReport.IsFormat(format) ? format : GeoReport.Json, status, description), status);
 
+    /// <summary>
+    /// Every endpoint answers only for this district: a <c>jurisdiction_id</c> naming another one is a 404 in
+    /// GeoReport's error format (a POST may carry it in its form, read there).
+    /// </summary>
+    private static async ValueTask<object?> JurisdictionFilterAsync(EndpointFilterInvocationContext ctx, EndpointFilterDelegate next)
+    {
+        var request = ctx.HttpContext.Request;
+        var jurisdiction = Jurisdiction(ctx.HttpContext.RequestServices.GetRequiredService<CivicLensConfig>());
+        var format = request.RouteValues.TryGetValue("format", out var f) ? f as string : null;
+        if (GeoReportDocuments.JurisdictionError(request.Query["jurisdiction_id"].ToString(), jurisdiction) is { } error) return Error(format ?? GeoReport.Json, 404, error);
+        return await next(ctx);
+    }
+
+    /// <summary>This server's one jurisdiction: the district's id.</summary>
+    public static string Jurisdiction(CivicLensConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.District?.Id ?? "district";
+    }
+
     private static IResult Discovery(string format, HttpRequest request, CivicLensConfig config)
     {
         if (!GeoReport.IsFormat(format)) return Error(format, 404, "format is json or xml");
-        var base_ = PublicAddress.Of(request) + Root + "/";
-        return Doc(format, GeoReport.Write(format, "discovery", "endpoint", [[
-            new("specification", "http://wiki.open311.org/GeoReport_v2"),
-            new("url", base_),
-            new("changeset", "2026-11-23T00:00:00Z"),
-            new("type", "production"),
-            new("formats", Formats),
-            new("contact", config.District?.Name),
-        ]]));
+        var base_ = PublicAddress.Of(request) + Root;
+        var name = config.District?.Name ?? "This city";
+        return Doc(format, GeoReportDocuments.Discovery(format, new DiscoveryDocument(
+            Changeset,
+            $"{name}: questions about this service go to the city's CivicLens administrators ({PublicAddress.Of(request)})",
+            $"{name} issues api keys (scope open311) to registered applications: ask the city's CivicLens administrators",
+            [new DiscoveryEndpoint(base_, Changeset, "production")])));
     }
 
-    private static IResult Services(string format, CaseDesk desk, string? jurisdiction_id)
+    private static IResult Services(string format, CaseDesk desk)
     {
         if (!GeoReport.IsFormat(format)) return Error(format, 404, "format is json or xml");
         return Doc(format, GeoReport.Write(format, "services", "service", desk.Categories.OrderBy(c => c.Group).ThenBy(c => c.Name).Select(ServiceFields)));
@@ -77,7 +104,7 @@ public static class Open311Endpoints
         new("service_code", c.Id),
         new("service_name", c.Name),
         new("description", c.Description ?? c.Name),
-        new("metadata", false),
+        new("metadata", c.Attributes.Count > 0),
         new("type", "realtime"),
         new("keywords", c.Public ? "public" : "staff"),
         new("group", c.Group ?? "General"),
@@ -86,12 +113,8 @@ public static class Open311Endpoints
     private static IResult ServiceDefinition(string code, string format, CaseDesk desk)
     {
         if (!GeoReport.IsFormat(format)) return Error(format, 404, "format is json or xml");
-        if (desk.Category(code) is null) return Error(format, 404, $"unknown service_code '{code}'");
-        // No service takes extra attributes: an empty definition, as the standard writes it.
-        var body = format == GeoReport.Xml
-            ? $"<?xml version=\"1.0\" encoding=\"utf-8\"?><service_definition><service_code>{System.Security.SecurityElement.Escape(code)}</service_code><attributes /></service_definition>"
-            : System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object> { ["service_code"] = code, ["attributes"] = Array.Empty<object>() });
-        return Doc(format, body);
+        if (desk.Category(code) is not { } category) return Error(format, 404, $"unknown service_code '{code}'");
+        return Doc(format, GeoReportDocuments.ServiceDefinition(format, category.Id, category.Attributes));
     }
 
     /// <summary>The key's name when <paramref name="apiKey"/> is a live key of scope open311.</summary>
@@ -104,7 +127,7 @@ public static class Open311Endpoints
     }
 
     private static async Task<IResult> PostRequestAsync(string format, HttpContext ctx, ReportIntake intake, IDbContextFactory<CivicLensDb> dbs, CivicLensConfig config,
-        CancellationToken ct)
+        CaseDesk desk, CancellationToken ct)
     {
         if (!GeoReport.IsFormat(format)) return Error(format, 404, "format is json or xml");
         var key = ctx.Request.Headers["Idempotency-Key"].ToString();
@@ -116,6 +139,11 @@ public static class Open311Endpoints
         // as clients send it), and again after reading for a key sent last (looked up once when it is the same).
         async Task Admit(IReadOnlyDictionary<string, string> fields)
         {
+            if (fields.TryGetValue("jurisdiction_id", out var j) && GeoReportDocuments.JurisdictionError(j, Jurisdiction(config)) is { } elsewhere)
+            {
+                throw new ReportRejectedException(elsewhere, "jurisdiction_id", StatusCodes.Status404NotFound);
+            }
+
             var apiKey = fields.TryGetValue("api_key", out var k) && k.Length > 0 ? k : ctx.Request.Query["api_key"].ToString();
             if (apiKey == admitted) return;
             admitted = apiKey;
@@ -139,11 +167,25 @@ public static class Open311Endpoints
         }
 
         if (form.Field("media_url") is { Length: > 0 }) return Error(format, 400, "media_url is not fetched by this server; upload the photo as the 'media' part of a multipart request");
+        // No geocoder yet (the city's data hub will place addresses): an address alone cannot be routed to an area.
+        if (form.Draft.Latitude is null && form.Draft.Longitude is null && (form.Field("address_string") is { Length: > 0 } || form.Field("address_id") is { Length: > 0 }))
+        {
+            return Error(format, 400, AddressOnly);
+        }
+
         // device_id, account_id and the reporter's names are ignored on purpose: no phone identifiers, no profiles.
         var who = keyName is null ? new Submitter("public", null) : new Submitter("open311", "key:" + keyName);
         var draft = form.Draft;
         try
         {
+            // The category's questions, answered as attribute[code] (attribute[code][] for a multivaluelist).
+            var answers = GeoReportDocuments.AttributeFields(form.Fields);
+            if (desk.Category(draft.Category) is { } category && (answers.Count > 0 || category.Attributes.Count > 0))
+            {
+                var stored = CategoryAttributes.Check(category.Attributes, answers);
+                draft = draft with { Attributes = stored.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize(stored) };
+            }
+
             var receipt = await intake.SubmitAsync(draft, form.Photos, who, key.Length > 0 ? key : null, ct);
             return Doc(format, GeoReport.Write(format, "service_requests", "request", [[
                 new("service_request_id", receipt.Report.Id.ToString(CultureInfo.InvariantCulture)),
@@ -155,6 +197,10 @@ public static class Open311Endpoints
         catch (ReportRejectedException ex)
         {
             return Error(format, ex.Status, ex.Message);
+        }
+        catch (AttributeAnswerException ex)
+        {
+            return Error(format, 400, ex.Message);
         }
     }
 

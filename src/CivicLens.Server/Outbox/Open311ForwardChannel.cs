@@ -1,58 +1,57 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using System.Text.Json;
+using CivicLens.Server.Open311;
+using CivicLens.Storage;
 using CivicLens.Storage.Entities;
+using Microsoft.EntityFrameworkCore;
 
 namespace CivicLens.Server.Outbox;
 
 /// <summary>
-/// Forwards a department's cases to another city system that speaks Open311 GeoReport v2: each notice is a
-/// <c>POST {base}/requests.json</c>, form-encoded (<c>api_key</c>, <c>service_code</c>, <c>lat</c>/<c>long</c> or
-/// <c>address_string</c>, <c>description</c>), and counts as delivered when the answer names a
-/// <c>service_request_id</c> or a <c>token</c>. Nothing about the reporter is sent (no <c>email</c>, names, phone or
-/// <c>device_id</c>), nor <c>media_url</c>: the case's photo is for authenticated staff only.
+/// Forwards a department's cases to another city system that speaks Open311 GeoReport v2, as ONE remote request
+/// per case: the first notice of a case is a <c>POST {base}/requests.json</c>, form-encoded (<c>api_key</c>,
+/// <c>service_code</c>, <c>lat</c>/<c>long</c> or <c>address_string</c>, <c>description</c>), delivered when the
+/// answer names a <c>service_request_id</c> or a <c>token</c>, which is kept on the case
+/// (<see cref="CaseRecord.RemoteRequestId"/>, <see cref="CaseRecord.RemoteDepartmentId"/>); the status read-back
+/// (<see cref="Open311StatusPoller"/>) resolves a token and follows the request. GeoReport v2 has no verb to update
+/// a request, so later notices of the case (another report, escalated, reopened) are not sent: each is written in
+/// the case's history as not forwarded, and the department follows the one request it has.
+/// Nothing about the reporter is sent (no <c>email</c>, names, phone or <c>device_id</c>), nor <c>media_url</c>:
+/// the case's photo is for authenticated staff only.
 /// </summary>
 /// <remarks>
 /// 4xx (but 408 and 429) fails this message; 5xx, 408, 429, a timeout or an unreachable server hold the channel.
 /// Redirects are not followed. The URL and the key are never logged nor stored in an error.
+/// The case is claimed for this department before the POST (and released if it fails), so two departments'
+/// channels never both create a request for one case; a crash between the remote's answer and the store retries
+/// the POST (at least once, like every outbox delivery).
 /// </remarks>
 public sealed partial class Open311ForwardChannel : IOutboxChannel
 {
     private const int MaxDescription = 4000;
     private static readonly string[] AcceptanceFields = ["service_request_id", "token"];
 
-    private readonly Uri _endpoint;
-    private readonly string? _serviceCode;
-    private readonly string _apiKey;
+    private readonly Open311Remote _remote;
     private readonly IHttpClientFactory _http;
+    private readonly IDbContextFactory<CivicLensDb> _dbs;
+    private readonly TimeProvider _time;
     private readonly ILogger<Open311ForwardChannel> _logger;
 
-    /// <param name="serviceCode">The service every case goes to; null: the case's category id.</param>
-    public Open311ForwardChannel(string department, Uri baseUrl, string? serviceCode, string apiKey, IHttpClientFactory http, ILogger<Open311ForwardChannel> logger)
+    public Open311ForwardChannel(Open311Remote remote, IHttpClientFactory http, IDbContextFactory<CivicLensDb> dbs, TimeProvider time, ILogger<Open311ForwardChannel> logger)
     {
-        ArgumentNullException.ThrowIfNull(department);
-        ArgumentNullException.ThrowIfNull(baseUrl);
-        ArgumentException.ThrowIfNullOrEmpty(apiKey);
-        _endpoint = RequestsUrl(baseUrl);
-        _serviceCode = serviceCode;
-        _apiKey = apiKey;
+        ArgumentNullException.ThrowIfNull(remote);
+        _remote = remote;
         _http = http;
+        _dbs = dbs;
+        _time = time;
         _logger = logger;
-        Name = ChannelName(department);
+        Name = ChannelName(remote.Department);
     }
 
     public string Name { get; }
 
     public static string ChannelName(string department) => "open311:" + department;
-
-    /// <summary><c>https://city.example/open311/v2</c> becomes <c>https://city.example/open311/v2/requests.json</c>.</summary>
-    public static Uri RequestsUrl(Uri baseUrl)
-    {
-        ArgumentNullException.ThrowIfNull(baseUrl);
-        var text = baseUrl.GetLeftPart(UriPartial.Path);
-        return new Uri(text.TrimEnd('/') + "/requests.json");
-    }
 
     /// <summary>The form fields of one forwarded notice (the api key first).</summary>
     public static List<KeyValuePair<string, string>> Form(DepartmentNotice notice, string? serviceCode, string apiKey)
@@ -82,9 +81,19 @@ public sealed partial class Open311ForwardChannel : IOutboxChannel
     {
         ArgumentNullException.ThrowIfNull(message);
         if (DepartmentNotice.Parse(message.Payload) is not { } notice) return DeliveryResult.Failed("payload is not a department notice", channelDown: false);
-        using var request = new HttpRequestMessage(HttpMethod.Post, _endpoint);
-        request.Content = new FormUrlEncodedContent(Form(notice, _serviceCode, _apiKey));
+        var held = await ClaimAsync(notice, cancellationToken);
+        if (held is not null)
+        {
+            await NoteAsync(notice.CaseId, $"{notice.Kind} not forwarded to {notice.DepartmentName}'s Open311 system: {held}", cancellationToken);
+            LogNotForwarded(_logger, Name, notice.CaseId, notice.Kind);
+            return DeliveryResult.Success;
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, _remote.RequestsUrl);
+        request.Content = new FormUrlEncodedContent(Form(notice, _remote.ServiceCode, _remote.ApiKey));
         request.Headers.Accept.ParseAdd("application/json");
+        DeliveryResult result;
+        string? accepted = null;
         try
         {
             // The client's timeout (DeliveryTimeout) covers connect, send and the whole answer.
@@ -94,22 +103,76 @@ public sealed partial class Open311ForwardChannel : IOutboxChannel
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             if (status is >= 200 and < 300)
             {
-                if (Accepted(body) is { } id)
-                {
-                    LogForwarded(_logger, Name, notice.CaseId, id);
-                    return DeliveryResult.Success;
-                }
-
-                return DeliveryResult.Failed($"HTTP {status} without a service_request_id or token", channelDown: false);
+                accepted = Accepted(body);
+                result = accepted is null ? DeliveryResult.Failed($"HTTP {status} without a service_request_id or token", channelDown: false) : DeliveryResult.Success;
             }
-
-            var channelDown = HttpDelivery.ChannelDown(status);
-            return DeliveryResult.Failed($"HTTP {status}{ErrorOf(body)}", channelDown);
+            else
+            {
+                result = DeliveryResult.Failed($"HTTP {status}{ErrorOf(body)}", HttpDelivery.ChannelDown(status));
+            }
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            return HttpDelivery.Failure(ex);
+            result = HttpDelivery.Failure(ex);
         }
+
+        if (accepted is not null)
+        {
+            // Outside the HTTP failure handling: a store failure here is the store's, never a reason to release the
+            // claim (the remote has the request; releasing would let the retry create a second one).
+            await KeepAsync(notice, accepted, cancellationToken);
+            LogForwarded(_logger, Name, notice.CaseId, accepted);
+            return result;
+        }
+
+        await ReleaseAsync(notice.CaseId, CancellationToken.None);
+        return result;
+    }
+
+    /// <summary>
+    /// Claims the case for this department's remote request; null when this notice is to be POSTed, otherwise why
+    /// not (the case already is a request there, or in another department's system). A case this server does not
+    /// hold (an old notice) is forwarded as it is, with nothing kept.
+    /// </summary>
+    private async Task<string?> ClaimAsync(DepartmentNotice notice, CancellationToken ct)
+    {
+        var dept = _remote.Department;
+        await using var db = await _dbs.CreateDbContextAsync(ct);
+        var claimed = await db.Cases.Where(c => c.Id == notice.CaseId && (c.RemoteDepartmentId == null || (c.RemoteDepartmentId == dept && c.RemoteRequestId == null)))
+            .ExecuteUpdateAsync(u => u.SetProperty(c => c.RemoteDepartmentId, dept), ct);
+        if (claimed > 0) return null;
+        var remote = await db.Cases.AsNoTracking().Where(c => c.Id == notice.CaseId).Select(c => new { c.RemoteDepartmentId, c.RemoteRequestId }).FirstOrDefaultAsync(ct);
+        if (remote is null) return null;
+        return remote.RemoteDepartmentId == dept
+            ? $"the case is its request {remote.RemoteRequestId}, and GeoReport v2 has no update"
+            : $"the case is already a request in {remote.RemoteDepartmentId}'s system";
+    }
+
+    private async Task KeepAsync(DepartmentNotice notice, string remoteId, CancellationToken ct)
+    {
+        var dept = _remote.Department;
+        var kept = remoteId.StartsWith(Open311Remote.TokenPrefix, StringComparison.Ordinal) ? "token " + remoteId[Open311Remote.TokenPrefix.Length..] : "request " + remoteId;
+        await using var db = await _dbs.CreateDbContextAsync(ct);
+        var n = await db.Cases.Where(c => c.Id == notice.CaseId && c.RemoteDepartmentId == dept)
+            .ExecuteUpdateAsync(u => u.SetProperty(c => c.RemoteRequestId, remoteId).SetProperty(c => c.RemoteStatus, (string?)null).SetProperty(c => c.RemoteCheckedAt, (long?)null), ct);
+        if (n > 0) await NoteAsync(notice.CaseId, $"forwarded to {notice.DepartmentName}'s Open311 system as {kept}", ct);
+    }
+
+    /// <summary>A failed POST gives the claim back, so the retry (or another department) may create the request.</summary>
+    private async Task ReleaseAsync(long caseId, CancellationToken ct)
+    {
+        var dept = _remote.Department;
+        await using var db = await _dbs.CreateDbContextAsync(ct);
+        await db.Cases.Where(c => c.Id == caseId && c.RemoteDepartmentId == dept && c.RemoteRequestId == null)
+            .ExecuteUpdateAsync(u => u.SetProperty(c => c.RemoteDepartmentId, (string?)null), ct);
+    }
+
+    private async Task NoteAsync(long caseId, string change, CancellationToken ct)
+    {
+        await using var db = await _dbs.CreateDbContextAsync(ct);
+        if (!await db.Cases.AnyAsync(c => c.Id == caseId, ct)) return;
+        db.CaseChanges.Add(new CaseChange { CaseId = caseId, At = _time.GetUtcNow().ToUnixTimeMilliseconds(), Actor = "system", Change = change });
+        await db.SaveChangesAsync(ct);
     }
 
     private static string Description(DepartmentNotice n)
@@ -122,25 +185,15 @@ public sealed partial class Open311ForwardChannel : IOutboxChannel
         return s.Length <= MaxDescription ? s : s[..MaxDescription];
     }
 
-    /// <summary>The id the server gave the request (<c>service_request_id</c>, or the <c>token</c> to look it up later).</summary>
+    /// <summary>
+    /// What the server gave the request: its <c>service_request_id</c>, or <c>token:...</c> when it answered with
+    /// a token only (resolved through <c>tokens/{token}.json</c> by the read-back).
+    /// </summary>
     private static string? Accepted(string body)
     {
-        try
+        foreach (var name in AcceptanceFields)
         {
-            using var doc = JsonDocument.Parse(body);
-            var first = doc.RootElement.ValueKind == JsonValueKind.Array && doc.RootElement.GetArrayLength() > 0 ? doc.RootElement[0] : doc.RootElement;
-            if (first.ValueKind != JsonValueKind.Object) return null;
-            foreach (var name in AcceptanceFields)
-            {
-                if (first.TryGetProperty(name, out var v) && v.ValueKind is JsonValueKind.String or JsonValueKind.Number && v.ToString() is { Length: > 0 and <= 100 } id)
-                {
-                    return id;
-                }
-            }
-        }
-        catch (JsonException)
-        {
-            // Not JSON: not an acceptance.
+            if (Open311Remote.FirstField(body, name) is { } id && Open311Remote.IsId(id)) return name == "token" ? Open311Remote.TokenPrefix + id : id;
         }
 
         return null;
@@ -154,7 +207,7 @@ public sealed partial class Open311ForwardChannel : IOutboxChannel
             using var doc = JsonDocument.Parse(body);
             var first = doc.RootElement.ValueKind == JsonValueKind.Array && doc.RootElement.GetArrayLength() > 0 ? doc.RootElement[0] : doc.RootElement;
             if (first.ValueKind != JsonValueKind.Object || !first.TryGetProperty("description", out var d) || d.ValueKind != JsonValueKind.String) return "";
-            var text = d.GetString()!.Replace(_apiKey, "***", StringComparison.Ordinal);
+            var text = d.GetString()!.Replace(_remote.ApiKey, "***", StringComparison.Ordinal);
             text = new string([.. text.Select(c => char.IsControl(c) ? ' ' : c)]).Trim();
             return text.Length == 0 ? "" : ": " + (text.Length <= 120 ? text : text[..120]);
         }
@@ -166,4 +219,7 @@ public sealed partial class Open311ForwardChannel : IOutboxChannel
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Outbox forwarded case {CaseId} on {Channel}; the receiving system calls it {RequestId}")]
     private static partial void LogForwarded(ILogger logger, string channel, long caseId, string requestId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Outbox did not forward {Kind} of case {CaseId} on {Channel}: the case already has its one remote request")]
+    private static partial void LogNotForwarded(ILogger logger, string channel, long caseId, string kind);
 }

@@ -62,15 +62,13 @@ public static class OutboxSetup
                 var to = email.Select(d => MimeKit.MailboxAddress.Parse(d.Target)).DistinctBy(a => a.Address, StringComparer.OrdinalIgnoreCase).ToList();
                 s.AddSingleton<IOutboxChannel>(sp => new EmailChannel(email.Key, to, sp.GetRequiredService<SmtpSender>(), sp.GetRequiredService<TimeProvider>()));
             }
+
+            // Reporters who asked for the outcome of their report (the address is unsealed at send time only).
+            s.AddSingleton<IOutboxChannel>(sp => new ReporterEmailChannel(sp.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Storage.CivicLensDb>>(),
+                sp.GetRequiredService<Storage.Secrets.SecretBox>(), sp.GetRequiredService<SmtpSender>(), options, sp.GetRequiredService<TimeProvider>()));
         }
 
-        foreach (var f in options.DepartmentDeliveries.Where(d => d.Kind == DeliveryKinds.Open311))
-        {
-            // Read once at start (Check made sure it is set): a changed key needs a restart.
-            var key = Environment.GetEnvironmentVariable(f.ApiKeyEnv!)!;
-            s.AddSingleton<IOutboxChannel>(sp => new Open311ForwardChannel(f.Department, new Uri(f.Target), f.ServiceCode, key,
-                sp.GetRequiredService<IHttpClientFactory>(), sp.GetRequiredService<ILogger<Open311ForwardChannel>>()));
-        }
+        Open311.Open311Forwarding.AddOpen311Forwarding(s, options);
     }
 
     /// <summary>

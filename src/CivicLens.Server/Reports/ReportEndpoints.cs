@@ -24,7 +24,16 @@ public sealed record ReportView(long Id, string Source, string Category, string?
 {
     public static ReportView From(ReportRecord r) => new(r.Id, r.Source, r.Category, r.Description, r.Latitude, r.Longitude, r.Address, r.AreaId, r.SiteId,
         DateTimeOffset.FromUnixTimeMilliseconds(r.SubmittedAt), r.CaseId, r.Flags?.Split(',') ?? [],
-        r.Photos.OrderBy(p => p.Id).Select(p => new ReportPhotoView(p.Id, p.Width, p.Height, p.Length)).ToList(), r.ContactSealed is not null);
+        r.Photos.OrderBy(p => p.Id).Select(p => new ReportPhotoView(p.Id, p.Width, p.Height, p.Length)).ToList(), r.ContactSealed is not null)
+    {
+        Attributes = District.Categories.CategoryAttributes.ReadStored(r.Attributes),
+    };
+
+    /// <summary>The Open311 attribute answers, code to value(s) (several for a multivaluelist); null when none.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Attributes { get; init; }
+
+    /// <summary>The legal holds in force on the report or its case (detail only): "held".</summary>
+    public IReadOnlyList<Holds.HoldBadge>? Holds { get; init; }
 }
 
 /// <summary>The answer to a submission: where to follow it, and anything the reporter should know.</summary>
@@ -166,12 +175,14 @@ public static class ReportEndpoints
         return TypedResults.Ok(new Page<ReportView>(rows.Take(take).Select(ReportView.From).ToList(), next));
     }
 
-    private static async Task<Results<Ok<ReportView>, ProblemHttpResult>> GetAsync(long id, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs, CancellationToken ct)
+    private static async Task<Results<Ok<ReportView>, ProblemHttpResult>> GetAsync(long id, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs, TimeProvider time,
+        CancellationToken ct)
     {
         var user = CurrentUser.From(p)!;
         await using var db = await dbs.CreateDbContextAsync(ct);
         var r = await db.Reports.AsNoTracking().Include(x => x.Photos).InScope(user).FirstOrDefaultAsync(x => x.Id == id, ct);
-        return r is null ? ApiProblems.NotFound("report") : TypedResults.Ok(ReportView.From(r));
+        return r is null ? ApiProblems.NotFound("report")
+            : TypedResults.Ok(ReportView.From(r) with { Holds = await Holds.LegalHoldService.OnReportAsync(db, r, time.GetUtcNow(), ct) });
     }
 
     private static async Task<IResult> PhotoAsync(long id, long photoId, ClaimsPrincipal p, IDbContextFactory<CivicLensDb> dbs, ReportIntake intake, Auditor audit,

@@ -107,7 +107,9 @@ public static class ReportFormReader
                 }
 
                 if (fields.Count >= MaxFields) throw new ReportRejectedException($"the form has more than {MaxFields} fields");
-                fields[name] = await ReadFieldAsync(section.Body, name, ct);
+                var value = await ReadFieldAsync(section.Body, name, ct);
+                // A list field (Open311 attribute[code][]) may repeat: joined as a urlencoded form joins repeated names.
+                fields[name] = name.EndsWith("[]", StringComparison.Ordinal) && fields.TryGetValue(name, out var earlier) ? earlier + "," + value : value;
             }
         }
         else
@@ -125,7 +127,11 @@ public static class ReportFormReader
             Number(fields, "longitude", "long", "lon"),
             First(fields, "address", "address_string"),
             First(fields, "contact", "email"),
-            First(fields, "site"));
+            First(fields, "site"))
+        {
+            Notify = First(fields, "notify") is { } notify && (notify.Equals("on", StringComparison.OrdinalIgnoreCase)
+                || notify.Equals("true", StringComparison.OrdinalIgnoreCase) || notify == "1"),
+        };
         return new ReportForm(draft, accepted, parts, fields);
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using CivicLens.Pipeline.Stills;
+using CivicLens.Reports.Cases;
 using CivicLens.Reports.Geo;
 using CivicLens.Reports.Routing;
 using CivicLens.Rules.Configuration;
@@ -22,7 +23,16 @@ public sealed record ReportDraft(string? Category, string? Description, double? 
     /// <summary>What identifies the submission for idempotency: a reused key with other content is a client bug, refused.</summary>
     public string ContentHash(int photos) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\u001f',
         Category, Description, Latitude?.ToString("R", CultureInfo.InvariantCulture), Longitude?.ToString("R", CultureInfo.InvariantCulture), Address, Site,
-        photos.ToString(CultureInfo.InvariantCulture)))));
+        photos.ToString(CultureInfo.InvariantCulture)) + (Attributes is null ? "" : "\u001f" + Attributes))));
+
+    /// <summary>Open311 <c>attribute[]</c> answers, already checked against the category, as stored (JSON); null when none.</summary>
+    public string? Attributes { get; init; }
+
+    /// <summary>
+    /// The reporter agreed to one message when the problem is fixed or closed. Kept only with an email contact
+    /// (there is no SMS channel: a phone number is for the department to call, never messaged).
+    /// </summary>
+    public bool Notify { get; init; }
 }
 
 /// <summary>Who submits: the source (<c>staff</c>, <c>public</c>, <c>open311</c>) and, for staff and keys, the account's name.</summary>
@@ -178,8 +188,10 @@ public sealed partial class ReportIntake(
             AreaId = area,
             SiteId = site,
             ContactSealed = string.IsNullOrWhiteSpace(d.Contact) ? null : Convert.ToBase64String(secrets.SealText(d.Contact.Trim(), ContactPurpose)),
+            NotifyReporter = d.Notify && d.Contact is { } contact && Outbox.ReporterEmailChannel.IsEmail(contact.Trim()),
             SubmittedAt = now.ToUnixTimeMilliseconds(),
             Flags = flags.Count > 0 ? string.Join(',', flags) : null,
+            Attributes = d.Attributes,
         };
 
         // Photos reach disk before the commit (written whole, then renamed) and are removed again if it fails:
@@ -208,10 +220,14 @@ public sealed partial class ReportIntake(
                 c.History.Add(new CaseChange { At = c.OpenedAt, Actor = "system", Change = $"may duplicate case {duplicates[0].TargetCaseId} ({duplicates[0].Metres:0} m away): the operator decides" });
             }
 
-            desk.Notify(db, c, "case.opened", now, route.Reason, report: report);
+            desk.Notify(db, c, NoticeKinds.Opened, now, route.Reason, report: report);
+            AuditRecord audited;
             try
             {
                 await db.SaveChangesAsync(ct);
+                // In the report's own transaction: a stored report always has its audit record, and a failed one none.
+                audited = await audit.AppendInAsync(db, new AuditEntry(who.Name ?? "public", "report.submit", "ok", "report:" + report.Id,
+                    $"{who.Source}, {category.Id}, case {c.Id}, {photos.Count} photo(s)"), ct);
                 await tx.CommitAsync(ct);
                 // Stored: from here on the photos belong to the report, whatever fails after (a retry finds it whole).
                 written.Clear();
@@ -224,7 +240,7 @@ public sealed partial class ReportIntake(
                 return await FindReplayAsync(idempotencyKey, who, contentHash, ct) ?? throw new ReportRejectedException("the report could not be stored; retry", null, StatusCodes.Status503ServiceUnavailable);
             }
 
-            await audit.AppendAsync(new AuditEntry(who.Name ?? "public", "report.submit", "ok", "report:" + report.Id, $"{who.Source}, {category.Id}, case {c.Id}, {photos.Count} photo(s)"), CancellationToken.None);
+            audit.Anchor(audited);
             LogSubmitted(logger, report.Id, who.Source, category.Id, c.Id, route.Department);
             await live.CaseAsync(c.AreaId, new { c.Id, c.Title, c.Category, c.State, Department = c.DepartmentId, Area = c.AreaId, c.SiteId, c.Latitude, c.Longitude, Source = "report" });
             return new ReportReceipt(report, c, false, warnings, duplicates);

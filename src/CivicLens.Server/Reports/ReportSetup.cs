@@ -19,6 +19,7 @@ public static class ReportSetup
         s.AddSingleton<CaseDesk>();
         s.AddSingleton<ReportIntake>();
         s.AddSingleton<CaseVerifier>();
+        s.AddSingleton<CaseService>();
         s.AddHostedService<SlaWatch>();
         s.AddHostedService<DeliveryWarnings>();
         s.AddSingleton(sp =>

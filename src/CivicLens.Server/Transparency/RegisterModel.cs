@@ -34,7 +34,20 @@ public sealed record RegisterPage(string District, IReadOnlyList<RegisterCamera>
 /// How long the store keeps what is not per camera: events outside any case, closed cases, and sealed originals
 /// (null when the city has not switched them on).
 /// </summary>
-public sealed record RetentionPolicy(int EventRetentionDays, int ClosedCaseRetentionDays, double? SealedOriginalHours);
+public sealed record RetentionPolicy(int EventRetentionDays, int ClosedCaseRetentionDays, double? SealedOriginalHours)
+{
+    /// <summary>Days a report (with its photos) is kept after its case closed.</summary>
+    public int ReportDays { get; init; }
+
+    /// <summary>Days a report that never became a case is kept after it was submitted.</summary>
+    public int UnlinkedReportDays { get; init; }
+
+    /// <summary>Days a reporter's contact is kept when the report has no case (with a case: until it closes).</summary>
+    public int ContactDays { get; init; }
+
+    /// <summary>Days audit records are kept.</summary>
+    public int AuditDays { get; init; }
+}
 
 /// <summary>The export document: the district, what is never done, the retention policy and every camera in service.</summary>
 public sealed record RegisterInventory(string District, DateTimeOffset GeneratedAt, IReadOnlyList<string> NeverDone, RetentionPolicy RetentionPolicy,

@@ -170,6 +170,7 @@ public static class TransparencyPages
             .Element("p", "An event record says what was noticed, when and where, with counts. When evidence is needed, one image is kept, with heads, faces and number plates blacked out before it is stored, and deleted automatically after the camera's retention period.")
             .Element("p", EventsKept(policy))
             .Element("p", OriginalsKept(policy))
+            .Element("p", ReportsKept(policy))
             .Raw("</section>");
         h.Raw("<section><h2>Who sees what</h2>")
             .Element("p", "Staff sign in to personal accounts and see only what their role and their areas allow. Every view of events and images, and every change, is written to a tamper-evident audit log. This register is the only part open to everyone, and it holds counts and descriptions only.")
@@ -266,6 +267,12 @@ public static class TransparencyPages
         "Event records say what kind of situation was noticed, when, by which camera, in which area, with counts; they carry no image of a person, "
         + $"no name and no identifier of a person. They are deleted after {Retention(policy.EventRetentionDays)} unless they become part of a case "
         + $"(a problem being fixed); a closed case, with its events, is deleted {Retention(policy.ClosedCaseRetentionDays)} after it closes.";
+
+    private static string ReportsKept(RetentionPolicy policy) =>
+        $"A problem reported by a person, with its photos, is deleted {Retention(policy.ReportDays)} after its case closes ({Retention(policy.UnlinkedReportDays)} after "
+        + $"it was sent if it never became a case). The reporter's contact, if one was given, is deleted when the case closes (or after {Retention(policy.ContactDays)}). "
+        + $"The audit log of who saw and changed what is kept {Retention(policy.AuditDays)}. A legal hold (a court's, police's or insurer's case, with a reason "
+        + "and an end date, recorded in the audit log) keeps what it names past these times; nothing else does.";
 
     private static string OriginalsKept(RetentionPolicy policy) => policy.SealedOriginalHours is not { } hours
         ? "No unredacted image is kept: the city has not switched on sealed originals."

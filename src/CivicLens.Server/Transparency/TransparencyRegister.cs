@@ -31,7 +31,13 @@ public sealed class TransparencyRegister(IDbContextFactory<CivicLensDb> dbs, Tim
     public RetentionPolicy Policy { get; } = new(
         (int)Math.Ceiling(options.EventRetention.TotalDays),
         (int)Math.Ceiling(options.ClosedCaseRetention.TotalDays),
-        options.SealedOriginals is { } sealedOriginals ? Math.Round(sealedOriginals.Window.TotalHours, 1) : null);
+        options.SealedOriginals is { } sealedOriginals ? Math.Round(sealedOriginals.Window.TotalHours, 1) : null)
+    {
+        ReportDays = (int)Math.Ceiling(options.Retention.ReportsAfterCaseClosed.TotalDays),
+        UnlinkedReportDays = (int)Math.Ceiling(options.Retention.ReportsWithoutCase.TotalDays),
+        ContactDays = (int)Math.Ceiling(options.Retention.ContactsWithoutCase.TotalDays),
+        AuditDays = (int)Math.Ceiling(options.Retention.AuditRecords.TotalDays),
+    };
 
     /// <summary>The current year in the district's time zone: the last one a report exists for.</summary>
     public int CurrentYear => TimeZoneInfo.ConvertTime(Now, TimeZone).Year;

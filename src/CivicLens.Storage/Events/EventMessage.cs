@@ -5,7 +5,8 @@ using CivicLens.Storage.Entities;
 namespace CivicLens.Storage.Events;
 
 /// <summary>What leaves the server about an event (API, outbox, live feed): no stream URL, nothing about a person.</summary>
-public sealed record EventMessage(
+/// <remarks>Not sealed: the API's event detail adds other cameras' views to it.</remarks>
+public record EventMessage(
     Guid Id,
     string Kind,
     string Phase,

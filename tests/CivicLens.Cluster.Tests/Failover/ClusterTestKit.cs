@@ -115,7 +115,8 @@ internal static class ClusterTestKit
                 try
                 {
                     using var doc = JsonDocument.Parse(line);
-                    ids.Add(doc.RootElement.GetProperty("Id").GetString()!);
+                    // Other cameras' views of events (evidence lines) share the journal; they are not events.
+                    if (doc.RootElement.TryGetProperty("Id", out var id)) ids.Add(id.GetString()!);
                 }
                 catch (JsonException)
                 {

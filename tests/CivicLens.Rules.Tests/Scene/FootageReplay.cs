@@ -78,4 +78,43 @@ internal static class FootageReplay
         engine.Complete(input, events);
         return events;
     }
+
+    /// <summary>
+    /// Plays a clip through an engine that may already have seen others, with wall time from <paramref name="clock"/>
+    /// (stream time in, time of day out). With <paramref name="restart"/> the engine is first told the stream
+    /// restarted, as the pipeline does when a source reconnects: the stream clock starts over. Returns the wall time of
+    /// the last frame. Does not complete the engine.
+    /// </summary>
+    public static async Task<DateTimeOffset> PlayAsync(CameraRuleEngine engine, string clip, List<RuleEvent> events, Func<TimeSpan, DateTimeOffset> clock, bool restart = false,
+        Action<CameraRuleEngine, RuleFrame>? observe = null)
+    {
+        var input = new RuleFrame { Detected = true };
+        var last = DateTimeOffset.MinValue;
+        await using var source = new FfmpegFrameSource(
+            new FrameSourceOptions { Name = "vtest", Uri = clip, SampleFps = 5, PoolCapacity = 4 },
+            TimeProvider.System, NullLoggerFactory.Instance);
+        await Task.Run(async () =>
+        {
+            var first = true;
+            while (await source.ReadAsync(CancellationToken.None) is { } frame)
+            {
+                try
+                {
+                    input.Frame = frame;
+                    input.StreamTime = frame.StreamTime;
+                    input.At = last = clock(frame.StreamTime);
+                    if (first && restart) engine.Restart(input, events);
+                    first = false;
+                    engine.Process(input, events);
+                    observe?.Invoke(engine, input);
+                }
+                finally
+                {
+                    input.Frame = null;
+                    frame.Release();
+                }
+            }
+        }).WaitAsync(Bound);
+        return last;
+    }
 }

@@ -16,8 +16,8 @@ namespace CivicLens.Rules.Tests.Scene;
 public sealed class SceneChangeRuleFootageTests
 {
     private const string Rules = """
-        - {id: lawn-change, type: scene-change, zone: lawn, after: 10s}
-        - {id: plaza-change, type: scene-change, zone: plaza, after: 10s}
+        - {id: lawn-change, type: scene-change, zone: lawn, after: 10s, clear_after: 2s}
+        - {id: plaza-change, type: scene-change, zone: plaza, after: 10s, clear_after: 2s}
         """;
 
     private static readonly BoxF ObjectBox = new(SceneClips.ObjectX, SceneClips.ObjectY, SceneClips.ObjectWidth, SceneClips.ObjectHeight);

@@ -34,6 +34,26 @@ internal static class SceneClips
         return MakeAsync(directory, "object.mp4", seconds, filter, TestAssets.Still("dog.jpg"));
     }
 
+    /// <summary>
+    /// vtest.avi with the object on the lawn from <paramref name="from"/> s (until <paramref name="until"/> s, if
+    /// given), then the whole view disturbed by <paramref name="view"/> (<see cref="Cover"/>, <see cref="Knock"/>).
+    /// </summary>
+    public static Task<string> ObjectThenViewAsync(string directory, string name, double from, double? until, double seconds, string view)
+    {
+        var when = until is { } u ? $"between(t,{N(from)},{N(u)})" : $"gte(t,{N(from)})";
+        return MakeAsync(directory, name, seconds, $"[1:v]{ObjectCrop}[obj];[v][obj]overlay={ObjectX}:{ObjectY}:enable='{when}',{view}", TestAssets.Still("dog.jpg"));
+    }
+
+    /// <summary>The plain footage, first <paramref name="seconds"/> s: the lawn as it is, nothing on it.</summary>
+    public static Task<string> PlainAsync(string directory, double seconds) => MakeAsync(directory, "plain.mp4", seconds, "[v]null");
+
+    /// <summary>A filter chain for <see cref="ObjectThenViewAsync"/>: the lens blacked out from <paramref name="from"/> to <paramref name="until"/> s.</summary>
+    public static string Cover(double from, double until) => $"drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='between(t,{N(from)},{N(until)})'";
+
+    /// <summary>A filter chain for <see cref="ObjectThenViewAsync"/>: the camera knocked 60 px right and 20 px down meanwhile.</summary>
+    public static string Knock(double from, double until) =>
+        $"split[a][b];[b]crop=708:556:0:0,pad=768:576:60:20:black[s];[a][s]overlay=0:0:enable='between(t,{N(from)},{N(until)})'";
+
     /// <summary>The lens blacked out (a cap, spray paint) from <paramref name="from"/> to <paramref name="until"/> s.</summary>
     public static Task<string> CoveredAsync(string directory, double from, double until, double seconds) =>
         MakeAsync(directory, "covered.mp4", seconds, $"[v]drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='between(t,{N(from)},{N(until)})'");

@@ -208,6 +208,7 @@ async function submit(ev) {
       longitude: String(state.pin.lon),
       description: $('description').value.trim(),
       contact: state.mode === 'public' ? $('contact').value.trim() : '',
+      notify: state.mode === 'public' && $('notify').checked && $('contact').value.trim() ? 'on' : '',
       website: $('website').value,
     },
     photos: state.photos.slice(0, MAX_PHOTOS),
