@@ -88,6 +88,42 @@ public sealed class CaseTests
     }
 
     [Fact]
+    public void Open_IsOpenAtVersionZero_TimedByTheCategorysServiceLevels_WithWhereItCameFromAndWhy()
+    {
+        var category = new Rules.Configuration.CategoryConfig("waste", "Waste") { AcknowledgeWithin = TimeSpan.FromHours(2), FixWithin = TimeSpan.FromDays(1) };
+        var (c, change) = Case.Open(category, "sanitation", "waste in campus", _time.GetUtcNow(), "public", "public report");
+        Assert.Equal((CaseState.Open, 0, "sanitation"), (c.State, c.Version, c.Department));
+        Assert.Equal(_time.GetUtcNow().AddHours(2), c.AcknowledgeBy);
+        Assert.Equal(_time.GetUtcNow().AddDays(1), c.FixBy);
+        Assert.Equal(["opened from public report; routed to sanitation (waste in campus)"], change.History.Select(h => h.Text));
+        Assert.Equal("public", change.History[0].Actor);
+        // Three hours on, still unacknowledged: in breach.
+        Assert.Equal("acknowledge", c.BreachAt(_time.GetUtcNow().AddHours(3)));
+    }
+
+    [Fact]
+    public void ConfirmByCamera_OnlyAFixWaitingForItsCamera_ClosesConfirmed_AndIsAuditedAsAVerification()
+    {
+        var c = New(state: CaseState.InProgress);
+        Assert.Throws<CaseRuleException>(() => c.ConfirmByCamera(_time.GetUtcNow(), "camera cam-1 saw zone kerb clear"));
+        c.Fix("ops1", _time.GetUtcNow());
+        // Fixed without a watching camera: nothing for a camera to confirm.
+        Assert.Throws<CaseRuleException>(() => c.ConfirmByCamera(_time.GetUtcNow(), "camera cam-1 saw zone kerb clear"));
+
+        var watched = New(state: CaseState.InProgress);
+        watched.Fix("ops1", _time.GetUtcNow(), watch: new CameraWatch("cam-1", "kerb"));
+        _time.Advance(TimeSpan.FromHours(2));
+        var change = watched.ConfirmByCamera(_time.GetUtcNow(), "camera cam-1 saw zone kerb clear");
+        Assert.Equal(CaseState.Closed, watched.State);
+        Assert.Equal(CaseVerification.Confirmed, watched.Verification);
+        Assert.Equal(_time.GetUtcNow(), watched.ClosedAt);
+        Assert.Equal("case.verify", change.AuditAction);
+        Assert.Equal("camera cam-1, zone kerb", change.AuditDetail);
+        Assert.Equal(["camera cam-1 saw zone kerb clear; fixed -> closed"], change.History.Select(h => h.Text));
+        Assert.Throws<CaseRuleException>(() => watched.ConfirmByCamera(_time.GetUtcNow(), "again"));
+    }
+
+    [Fact]
     public void Reopen_FixedCase_GoesBackInProgress_DropsTheWatch_AndTellsTheDepartment()
     {
         var c = New(state: CaseState.InProgress);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using CivicLens.Privacy.Retention;
 using CivicLens.Server.Accounts;
 using CivicLens.Server.Holds;
+using CivicLens.Server.Hosting;
 using CivicLens.Server.Retention;
 using CivicLens.Storage;
 using CivicLens.Storage.Audit;
@@ -89,9 +90,19 @@ public sealed class RetentionTests
     private static async Task<Fixture> StartAsync(string provider, RetentionSettings? retention = null)
     {
         var clock = new FakeTimeProvider(Start);
-        var server = await TestServer.StartAsync(provider, o => retention is null ? o : o with { Retention = retention },
-            b => b.Services.AddSingleton<TimeProvider>(clock));
+        // The test drives every pass itself: the server's own pass at start, running while a test sets up its rows,
+        // would purge what a hold placed a moment later was meant to keep.
+        var server = await TestServer.StartAsync(provider, o => retention is null ? o : o with { Retention = retention }, b =>
+        {
+            b.Services.AddSingleton<TimeProvider>(clock);
+            b.Services.AddSingleton<IJobDuty>(new NoJobs());
+        });
         return new Fixture(server, clock);
+    }
+
+    private sealed class NoJobs : IJobDuty
+    {
+        public bool RunsJobs => false;
     }
 
     [Fact]
@@ -336,7 +347,9 @@ public sealed class RetentionTests
                 new EventEvidence { EventId = outside, CameraId = "vtest", Snapshot = "b.jpg", At = 1 },
                 // Views whose event never arrived: the old one goes at the event retention, the recent one waits.
                 new EventEvidence { EventId = orphanOld, CameraId = "vtest", Snapshot = "c.jpg", At = at.ToUnixTimeMilliseconds() },
-                new EventEvidence { EventId = orphanNew, CameraId = "vtest", Snapshot = "d.jpg", At = f.Now.ToUnixTimeMilliseconds() });
+                new EventEvidence { EventId = orphanNew, CameraId = "vtest", Snapshot = "d.jpg", At = f.Now.ToUnixTimeMilliseconds() },
+                // One view file serving two events is named after the first (here the unheld one): the held one keeps it.
+                new EventEvidence { EventId = inSpan, CameraId = "vtest", Snapshot = $"vtest-0000004-{outside.ToString("N")[..8]}-site.jpg", At = 1 });
             await db.SaveChangesAsync();
         }
 
@@ -345,7 +358,8 @@ public sealed class RetentionTests
         var heldFile = Path.Combine(snapshots, $"vtest-0000001-{inSpan.ToString("N")[..8]}.jpg");
         var spanFile = Path.Combine(snapshots, "vtest-0000002-site.jpg");
         var goneFile = Path.Combine(snapshots, $"vtest-0000003-{outside.ToString("N")[..8]}.jpg");
-        foreach (var (file, t) in new[] { (heldFile, at), (spanFile, at.AddMinutes(5)), (goneFile, at.AddDays(-2)) })
+        var sharedView = Path.Combine(snapshots, $"vtest-0000004-{outside.ToString("N")[..8]}-site.jpg");
+        foreach (var (file, t) in new[] { (heldFile, at), (spanFile, at.AddMinutes(5)), (goneFile, at.AddDays(-2)), (sharedView, at.AddDays(-2)) })
         {
             await File.WriteAllBytesAsync(file, [1]);
             File.SetLastWriteTimeUtc(file, t.UtcDateTime);
@@ -357,12 +371,13 @@ public sealed class RetentionTests
         await using (var db = await f.Dbs.CreateDbContextAsync())
         {
             Assert.Equal([inSpan], await db.Events.Select(e => e.Id).ToListAsync());
-            Assert.Equal(new[] { inSpan, orphanNew }.Order(), (await db.EventEvidence.Select(e => e.EventId).ToListAsync()).Order());
+            Assert.Equal(new[] { inSpan, inSpan, orphanNew }.Order(), (await db.EventEvidence.Select(e => e.EventId).ToListAsync()).Order());
         }
 
         Assert.True(File.Exists(heldFile));
         Assert.True(File.Exists(spanFile));
         Assert.False(File.Exists(goneFile));
+        Assert.True(File.Exists(sharedView));
     }
 
     [Theory]

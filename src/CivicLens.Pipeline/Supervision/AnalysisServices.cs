@@ -32,6 +32,12 @@ public sealed record AnalysisSettings
 
     public SealedOriginalsSettings? SealedOriginals { get; init; }
 
+    /// <summary>
+    /// Destroy sealed originals past their window when the services start. Off where a server owns the folder: its
+    /// retention pass (at start, then hourly) destroys them too but keeps what a legal hold names, which this cannot see.
+    /// </summary>
+    public bool PurgeSealedAtStart { get; init; } = true;
+
     /// <summary>Frames per second each camera analyses (null: every decoded frame).</summary>
     public double? SampleFps { get; init; }
 
@@ -137,7 +143,7 @@ public sealed class AnalysisServices : IAsyncDisposable
             ? new SealedOriginalStore(new SealedOriginalOptions { Directory = so.Directory, Window = so.Window }, sealingKey!,
                 new JsonLinesRevealAudit(Path.Combine(so.Directory, "audit.jsonl")), time)
             : null;
-        sealedStore?.Purge();
+        if (settings.PurgeSealedAtStart) sealedStore?.Purge();
         var faces = settings.UseFaceDetector && settings.SnapshotDirectory is not null
             ? new FaceDetector(Path.Combine(settings.ModelsDirectory, AnalysisRunner.FaceFile), new FaceDetectorOptions())
             : null;

@@ -39,6 +39,12 @@ public sealed class EvidenceRetention
     /// <summary>Events whose evidence is held (besides those the holds file names).</summary>
     public IReadOnlyCollection<Guid> HeldEvents { get; init; } = [];
 
+    /// <summary>
+    /// File names held whatever event their name carries: another camera's view serves every event it was taken for,
+    /// but is named after the first.
+    /// </summary>
+    public IReadOnlySet<string> HeldFiles { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>Time spans (of this camera: see <see cref="FilePrefix"/>) whose evidence files are all held, by the file's time.</summary>
     public IReadOnlyList<(DateTimeOffset From, DateTimeOffset To)> HeldSpans { get; init; } = [];
 
@@ -86,7 +92,8 @@ public sealed class EvidenceRetention
                 continue;
             }
 
-            if ((EventPrefix(file) is { } prefix && held.Contains(prefix)) || HeldSpans.Any(s => written >= s.From && written <= s.To))
+            if ((EventPrefix(file) is { } prefix && held.Contains(prefix)) || HeldFiles.Contains(Path.GetFileName(file))
+                || HeldSpans.Any(s => written >= s.From && written <= s.To))
             {
                 heldCount++;
                 continue;

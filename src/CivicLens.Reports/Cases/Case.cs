@@ -1,4 +1,5 @@
 using System.Globalization;
+using CivicLens.Rules.Configuration;
 
 namespace CivicLens.Reports.Cases;
 
@@ -182,6 +183,31 @@ public sealed class Case
             AssigneeId = assigneeId,
         };
 
+    /// <summary>
+    /// A new case, open, routed to <paramref name="department"/> (for <paramref name="routeReason"/>) and timed by the
+    /// category's service levels from <paramref name="at"/>; the change carries its first history line. Its id is the
+    /// store's to give.
+    /// </summary>
+    public static (Case Case, CaseChangeSet Change) Open(CategoryConfig category, string department, string routeReason, DateTimeOffset at, string actor,
+        string origin)
+    {
+        ArgumentNullException.ThrowIfNull(category);
+        var (acknowledgeBy, fixBy) = Sla.For(category, at);
+        var opened = new Case
+        {
+            Id = 0,
+            Category = category.Id,
+            Department = department,
+            State = CaseState.Open,
+            OpenedAt = at,
+            AcknowledgeBy = acknowledgeBy,
+            FixBy = fixBy,
+        };
+        var change = new CaseChangeSet(0, "case.open", $"{category.Id} from {origin}");
+        change.History.Add(new CaseNote(at, actor, $"opened from {origin}; routed to {department} ({routeReason})"));
+        return (opened, change);
+    }
+
     public static bool CanMove(CaseState from, CaseState to) => Moves[from].Contains(to);
 
     /// <summary>The SLA breached at <paramref name="at"/>, if any (<c>acknowledge</c>, <c>fix</c>).</summary>
@@ -252,6 +278,24 @@ public sealed class Case
             change.History.Add(new CaseNote(at, actor, "closed without camera confirmation"));
         }
 
+        return change;
+    }
+
+    /// <summary>
+    /// The watching camera saw the zone clean again: a fixed case waiting for it closes, confirmed. <paramref name="seen"/>
+    /// says what the camera saw, for the history.
+    /// </summary>
+    public CaseChangeSet ConfirmByCamera(DateTimeOffset at, string seen)
+    {
+        if (State != CaseState.Fixed || Verification != CaseVerification.AwaitingCamera)
+        {
+            throw new CaseRuleException("only a fixed case waiting for its camera is confirmed by it");
+        }
+
+        var moved = Move(CaseState.Closed, "system", at, null);
+        Verification = CaseVerification.Confirmed;
+        var change = new CaseChangeSet(Id, "case.verify", $"camera {Watch?.Camera}, zone {Watch?.Zone}") { TellReporters = true };
+        change.History.Add(new CaseNote(at, "system", $"{seen}; {moved.History[0].Text}"));
         return change;
     }
 

@@ -45,6 +45,8 @@ public sealed partial class CameraHost(ServerOptions options, CameraCatalog cata
                 ExecutionProvider = options.ExecutionProvider,
                 SnapshotDirectory = options.SnapshotDirectory,
                 SealedOriginals = options.SealedOriginals,
+                // The server's retention pass destroys expired originals, keeping those a legal hold names.
+                PurgeSealedAtStart = false,
                 SampleFps = options.SampleFps,
                 LoopFileSources = options.LoopFileSources,
                 // A scene-change incident's kept reference lives no longer than the events it belongs to.

@@ -50,7 +50,7 @@ public sealed class CaseDesk
         RouteDecision route, string actor, string origin)
     {
         ArgumentNullException.ThrowIfNull(route);
-        var (ackBy, fixBy) = Sla.For(CategoryOrDefault(category), at);
+        var (opened, change) = Case.Open(CategoryOrDefault(category), route.Department, route.Reason, at, actor, origin);
         var c = new CaseRecord
         {
             Title = title,
@@ -60,12 +60,13 @@ public sealed class CaseDesk
             SiteId = site,
             Latitude = latitude,
             Longitude = longitude,
-            OpenedAt = at.ToUnixTimeMilliseconds(),
-            AcknowledgeDueAt = ackBy.ToUnixTimeMilliseconds(),
-            DueAt = fixBy.ToUnixTimeMilliseconds(),
+            OpenedAt = opened.OpenedAt.ToUnixTimeMilliseconds(),
+            AcknowledgeDueAt = opened.AcknowledgeBy?.ToUnixTimeMilliseconds(),
+            DueAt = opened.FixBy?.ToUnixTimeMilliseconds(),
             RouteReason = route.Reason,
         };
-        c.History.Add(new CaseChange { At = c.OpenedAt, Actor = actor, Change = $"opened from {origin}; routed to {route.Department} ({route.Reason})" });
+        CaseService.Apply(opened, c);
+        foreach (var line in change.History) c.History.Add(new CaseChange { At = line.At.ToUnixTimeMilliseconds(), Actor = line.Actor, Change = line.Text });
         return c;
     }
 

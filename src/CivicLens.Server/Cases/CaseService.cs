@@ -70,6 +70,13 @@ public sealed class CaseService(IDbContextFactory<CivicLensDb> dbs, CaseDesk des
         return ChangeAsync(id, null, null, actor, (_, _, c, now) => Task.FromResult<CaseChangeSet?>(c.Close(actor, now, reason)), ct);
     }
 
+    /// <summary>
+    /// The watching camera saw the zone clean again (<see cref="CaseVerifier"/>): a fixed case waiting for it closes,
+    /// confirmed, with its audit record in the same transaction. An operator's change made meanwhile wins (a conflict).
+    /// </summary>
+    public Task<CaseCommandResult> ConfirmByCameraAsync(long id, string seen, CancellationToken ct) =>
+        ChangeAsync(id, null, null, "system", (_, _, c, now) => Task.FromResult<CaseChangeSet?>(c.ConfirmByCamera(now, seen)), ct);
+
     /// <summary>Gives a case to an active operator (by name), or to nobody.</summary>
     public Task<CaseCommandResult> AssignAsync(long id, string? userName, int version, string actor, IReadOnlyCollection<string>? areas, CancellationToken ct) =>
         ChangeAsync(id, version, areas, actor, async (db, _, c, now) =>

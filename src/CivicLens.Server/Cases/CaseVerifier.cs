@@ -1,10 +1,9 @@
 using CivicLens.Reports.Cases;
 using CivicLens.Rules.Configuration;
-using CivicLens.Server.Live;
 using CivicLens.Storage;
-using CivicLens.Storage.Audit;
 using CivicLens.Storage.Entities;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CivicLens.Server.Cases;
 
@@ -20,7 +19,8 @@ namespace CivicLens.Server.Cases;
 /// its schedule ends and when it learns a changed view afresh: none of those saw the zone clear, so none confirms;
 /// each leaves the case waiting and says why in its history.
 /// </summary>
-public sealed class CaseVerifier(Cameras.CameraCatalog catalog, CaseDesk desk, IDbContextFactory<CivicLensDb> dbs, AuditLog audit, LiveNotifier live, TimeProvider time)
+public sealed class CaseVerifier(Cameras.CameraCatalog catalog, CaseDesk desk, IDbContextFactory<CivicLensDb> dbs, TimeProvider time,
+    IServiceProvider services)
 {
     public const string Awaiting = "awaiting-camera";
     public const string Confirmed = "confirmed";
@@ -151,36 +151,14 @@ public sealed class CaseVerifier(Cameras.CameraCatalog catalog, CaseDesk desk, I
         }
     }
 
-    /// <summary>Closes one case on its own context: an operator's concurrent change to one case leaves the others to confirm.</summary>
+    /// <summary>
+    /// Closes one case through the case service (its rules, history, notices and audit record in one transaction);
+    /// an operator's concurrent change to it wins and leaves the others to confirm. The service is resolved here,
+    /// not injected: it asks this verifier which camera watches a fix.
+    /// </summary>
     private async Task ConfirmAsync(long caseId, EventRecord e, CancellationToken ct)
     {
-        await using var db = await dbs.CreateDbContextAsync(ct);
-        var c = await db.Cases.FirstOrDefaultAsync(x => x.Id == caseId && x.Verification == Awaiting && x.State == CaseStates.Fixed, ct);
-        if (c is null) return;
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var from = c.State;
-        c.Verification = Confirmed;
-        c.State = CaseStates.Closed;
-        c.ClosedAt = now;
-        c.Version++;
-        db.CaseChanges.Add(new CaseChange
-        {
-            CaseId = c.Id,
-            At = now,
-            Actor = "system",
-            Change = $"camera {e.CameraId} saw zone {e.Zone} clear at {DateTimeOffset.FromUnixTimeMilliseconds(e.At):u} (event {e.Id}); {from} -> closed",
-        });
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            // An operator changed the case meanwhile (reopened it, closed it): their change stands.
-            return;
-        }
-
-        await audit.AppendAsync(new AuditEntry("system", "case.verify", "ok", "case:" + c.Id, $"camera {e.CameraId}, zone {e.Zone}"), CancellationToken.None);
-        await live.CaseAsync(c.AreaId, Api.CaseEndpoints.View(c, null, time.GetUtcNow()));
+        var seen = $"camera {e.CameraId} saw zone {e.Zone} clear at {DateTimeOffset.FromUnixTimeMilliseconds(e.At):u} (event {e.Id})";
+        await services.GetRequiredService<CaseService>().ConfirmByCameraAsync(caseId, seen, ct);
     }
 }

@@ -64,8 +64,7 @@ public sealed class LegalHoldService(IDbContextFactory<CivicLensDb> dbs, AuditLo
             ExpiresAt = request.ExpiresAt.ToUnixTimeMilliseconds(),
         };
         db.LegalHolds.Add(hold);
-        await db.SaveChangesAsync(ct);
-        await AuditAsync(actor, "hold.create", hold, $"{hold.Scope} {hold.Target}{Span(hold)}, {hold.CaseReference}, until {Iso(hold.ExpiresAt)}: {hold.Reason}", ct);
+        await SaveAuditedAsync(db, actor, "hold.create", hold, () => $"{hold.Scope} {hold.Target}{Span(hold)}, {hold.CaseReference}, until {Iso(hold.ExpiresAt)}: {hold.Reason}", ct);
         return HoldView.Of(hold, now);
     }
 
@@ -85,8 +84,7 @@ public sealed class LegalHoldService(IDbContextFactory<CivicLensDb> dbs, AuditLo
         if (problems.Count > 0) throw new HoldRefusedException(problems);
         var before = hold.ExpiresAt;
         hold.ExpiresAt = extension.ExpiresAt.ToUnixTimeMilliseconds();
-        await db.SaveChangesAsync(ct);
-        await AuditAsync(actor, "hold.extend", hold, $"{hold.CaseReference}: {Iso(before)} -> {Iso(hold.ExpiresAt)}: {extension.Reason.Trim()}", ct);
+        await SaveAuditedAsync(db, actor, "hold.extend", hold, () => $"{hold.CaseReference}: {Iso(before)} -> {Iso(hold.ExpiresAt)}: {extension.Reason.Trim()}", ct);
         return HoldView.Of(hold, now);
     }
 
@@ -106,8 +104,7 @@ public sealed class LegalHoldService(IDbContextFactory<CivicLensDb> dbs, AuditLo
         hold.ReleasedAt = now.ToUnixTimeMilliseconds();
         hold.ReleasedBy = actor;
         hold.ReleaseReason = release.Reason.Trim();
-        await db.SaveChangesAsync(ct);
-        await AuditAsync(actor, "hold.release", hold, $"{hold.CaseReference}: {hold.ReleaseReason}", ct);
+        await SaveAuditedAsync(db, actor, "hold.release", hold, () => $"{hold.CaseReference}: {hold.ReleaseReason}", ct);
         return HoldView.Of(hold, now);
     }
 
@@ -263,8 +260,18 @@ public sealed class LegalHoldService(IDbContextFactory<CivicLensDb> dbs, AuditLo
 
     private static string Iso(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-    private Task<AuditRecord> AuditAsync(string actor, string action, LegalHoldRecord hold, string detail, CancellationToken ct) =>
-        audit.AppendAsync(new AuditEntry(actor, action, "ok", "hold:" + hold.Id.ToString(CultureInfo.InvariantCulture), detail), ct);
+    /// <summary>
+    /// Saves a hold's change and its audit record in one transaction: no hold is placed, moved or released without
+    /// its record. The detail is built after the save, when a new hold has the id that names it.
+    /// </summary>
+    private async Task SaveAuditedAsync(CivicLensDb db, string actor, string action, LegalHoldRecord hold, Func<string> detail, CancellationToken ct)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await db.SaveChangesAsync(ct);
+        var record = await audit.AppendInAsync(db, new AuditEntry(actor, action, "ok", "hold:" + hold.Id.ToString(CultureInfo.InvariantCulture), detail()), ct);
+        await tx.CommitAsync(ct);
+        audit.Anchor(record);
+    }
 }
 
 /// <summary>One camera's held span (Unix ms, inclusive).</summary>

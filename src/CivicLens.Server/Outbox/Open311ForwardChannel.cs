@@ -152,10 +152,21 @@ public sealed partial class Open311ForwardChannel : IOutboxChannel
     {
         var dept = _remote.Department;
         var kept = remoteId.StartsWith(Open311Remote.TokenPrefix, StringComparison.Ordinal) ? "token " + remoteId[Open311Remote.TokenPrefix.Length..] : "request " + remoteId;
+        // The id and the history line that says so commit together: nobody sees one without the other.
         await using var db = await _dbs.CreateDbContextAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         var n = await db.Cases.Where(c => c.Id == notice.CaseId && c.RemoteDepartmentId == dept)
             .ExecuteUpdateAsync(u => u.SetProperty(c => c.RemoteRequestId, remoteId).SetProperty(c => c.RemoteStatus, (string?)null).SetProperty(c => c.RemoteCheckedAt, (long?)null), ct);
-        if (n > 0) await NoteAsync(notice.CaseId, $"forwarded to {notice.DepartmentName}'s Open311 system as {kept}", ct);
+        if (n == 0) return;
+        db.CaseChanges.Add(new CaseChange
+        {
+            CaseId = notice.CaseId,
+            At = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+            Actor = "system",
+            Change = $"forwarded to {notice.DepartmentName}'s Open311 system as {kept}",
+        });
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
     }
 
     /// <summary>A failed POST gives the claim back, so the retry (or another department) may create the request.</summary>

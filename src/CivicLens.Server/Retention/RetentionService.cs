@@ -55,8 +55,30 @@ public sealed partial class RetentionService(ServerOptions options, IDbContextFa
         }
     }
 
-    /// <summary>One pass; returns what it removed.</summary>
+    // One pass at a time: the pass at start and one asked for meanwhile would otherwise split (and misreport) a purge.
+    private readonly SemaphoreSlim _pass = new(1, 1);
+
+    /// <summary>One pass (waiting for one under way to finish); returns what it removed.</summary>
     public async Task<RetentionPass> PurgeAsync(CancellationToken ct)
+    {
+        await _pass.WaitAsync(ct);
+        try
+        {
+            return await PurgeOnceAsync(ct);
+        }
+        finally
+        {
+            _pass.Release();
+        }
+    }
+
+    public override void Dispose()
+    {
+        _pass.Dispose();
+        base.Dispose();
+    }
+
+    private async Task<RetentionPass> PurgeOnceAsync(CancellationToken ct)
     {
         var now = time.GetUtcNow();
         var settings = options.Retention;
@@ -68,6 +90,13 @@ public sealed partial class RetentionService(ServerOptions options, IDbContextFa
         // Sealed originals live for hours, not days (a held event's stays).
         sealedOriginals?.Purge(held.Events.Contains);
         var snapshots = 0;
+        // Other cameras' views of held events, by name: one view file serves several events but is named after the first.
+        var heldViews = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in held.Events.Chunk(500))
+        {
+            heldViews.UnionWith(await db.EventEvidence.Where(x => chunk.Contains(x.EventId)).Select(x => x.Snapshot).ToListAsync(ct));
+        }
+
         foreach (var camera in await db.Cameras.AsNoTracking().Where(c => c.RetentionDays > 0).Select(c => new { c.Id, c.RetentionDays }).ToListAsync(ct))
         {
             var spans = held.CameraSpans.Where(s => s.Camera == camera.Id)
@@ -76,6 +105,7 @@ public sealed partial class RetentionService(ServerOptions options, IDbContextFa
             {
                 FilePrefix = camera.Id + "-",
                 HeldEvents = held.Events,
+                HeldFiles = heldViews,
                 HeldSpans = spans,
             }.Purge();
             snapshots += result.Deleted;
